@@ -1,0 +1,218 @@
+/* P-256 (SEC 2 §2.4.2, FIPS 186-5 curve P-256) helpers; see p256.h. */
+#include <pthread.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/obj_mac.h>
+
+#include "crypto/ct.h"
+#include "crypto/p256.h"
+
+const uint8_t pq3_p256_p[PQ3_P256_BYTES] = {
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+};
+const uint8_t pq3_p256_n[PQ3_P256_BYTES] = {
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+};
+const uint8_t pq3_p256_half_n[PQ3_P256_BYTES] = {
+    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
+};
+
+static pthread_once_t curve_once = PTHREAD_ONCE_INIT;
+static pq3_p256 curve;
+static int curve_ok;
+
+static void curve_init(void)
+{
+    BN_CTX *bn = BN_CTX_new();
+    uint8_t order[PQ3_P256_BYTES];
+
+    curve.group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+    curve.n = BN_new();
+    curve.n_minus_2 = BN_new();
+    curve.mont_n = BN_MONT_CTX_new();
+    if (bn == NULL || curve.group == NULL || curve.n == NULL || curve.n_minus_2 == NULL ||
+        curve.mont_n == NULL)
+        goto out;
+    /* Cross-check the constants above against OpenSSL's curve. */
+    if (BN_copy(curve.n, EC_GROUP_get0_order(curve.group)) == NULL ||
+        BN_bn2binpad(curve.n, order, sizeof order) != (int)sizeof order ||
+        memcmp(order, pq3_p256_n, sizeof order) != 0)
+        goto out;
+    if (BN_copy(curve.n_minus_2, curve.n) == NULL || !BN_sub_word(curve.n_minus_2, 2) ||
+        !BN_MONT_CTX_set(curve.mont_n, curve.n, bn))
+        goto out;
+    curve_ok = 1;
+out:
+    BN_CTX_free(bn);
+    /* Whatever failed here is reported as PQ3_ERR_CRYPTO by every caller. */
+    ERR_clear_error();
+}
+
+const pq3_p256 *pq3_p256_get(void)
+{
+    if (pthread_once(&curve_once, curve_init) != 0 || !curve_ok)
+        return NULL;
+    return &curve;
+}
+
+uint8_t pq3_p256_lt(const uint8_t a[PQ3_P256_BYTES], const uint8_t b[PQ3_P256_BYTES])
+{
+    /* a - b from the least significant byte up; the final borrow is 1 exactly
+     * when a < b. Each step's difference lies in [-256, 255], so bit 31 of
+     * its 32-bit wrap is the borrow. No branch on the bytes. */
+    uint32_t borrow = 0;
+    for (size_t i = PQ3_P256_BYTES; i-- > 0;)
+        borrow = ((uint32_t)a[i] - (uint32_t)b[i] - borrow) >> 31;
+    return (uint8_t)pq3_ct_barrier32(0u - borrow);
+}
+
+uint8_t pq3_p256_scalar_ok(const uint8_t s[PQ3_P256_BYTES])
+{
+    uint32_t acc = 0;
+    for (size_t i = 0; i < PQ3_P256_BYTES; i++)
+        acc |= s[i];
+    return (uint8_t)(pq3_ct_nonzero_mask32(acc) & pq3_p256_lt(s, pq3_p256_n));
+}
+
+pq3_err pq3_p256_random_scalar(uint8_t s[PQ3_P256_BYTES], const pq3_rng *rng)
+{
+    /* FIPS 186-5 A.4.2 (rejection sampling): draw 256 bits until the value is
+     * in [1, n-1]. A draw fails with probability about 2^-32, so 32 failures
+     * in a row mean a broken generator, reported as such. Branching on the
+     * verdict reveals only rejected values. */
+    for (int tries = 0; tries < 32; tries++) {
+        pq3_err err = pq3_random(rng, s, PQ3_P256_BYTES);
+        if (err != PQ3_OK)
+            return err; /* pq3_random wiped s */
+        if (pq3_p256_scalar_ok(s))
+            return PQ3_OK;
+    }
+    pq3_wipe(s, PQ3_P256_BYTES);
+    return PQ3_ERR_RNG;
+}
+
+BIGNUM *pq3_p256_secret_bn(const uint8_t s[PQ3_P256_BYTES], BN_CTX *bn)
+{
+    BIGNUM *x = BN_CTX_get(bn);
+    if (x == NULL)
+        return NULL;
+    BN_set_flags(x, BN_FLG_CONSTTIME);
+    if (BN_bin2bn(s, PQ3_P256_BYTES, x) == NULL)
+        return NULL;
+    return x;
+}
+
+int pq3_p256_load(const pq3_p256 *c, EC_POINT *pt, const uint8_t point[PQ3_P256_POINT_BYTES],
+                  BN_CTX *bn)
+{
+    return point[0] == POINT_CONVERSION_UNCOMPRESSED &&
+           EC_POINT_oct2point(c->group, pt, point, PQ3_P256_POINT_BYTES, bn) == 1;
+}
+
+pq3_err pq3_p256_base_mul(uint8_t point[PQ3_P256_POINT_BYTES], const uint8_t d[PQ3_P256_BYTES])
+{
+    const pq3_p256 *c = pq3_p256_get();
+    BN_CTX *bn = NULL;
+    EC_POINT *p = NULL;
+    BIGNUM *k;
+    pq3_err err = PQ3_ERR_CRYPTO;
+
+    if (c == NULL)
+        return PQ3_ERR_CRYPTO;
+    if (!pq3_p256_scalar_ok(d))
+        return PQ3_ERR_KEY;
+    ERR_set_mark();
+    if ((bn = BN_CTX_secure_new()) == NULL)
+        goto cleanup;
+    BN_CTX_start(bn);
+    if ((p = EC_POINT_new(c->group)) == NULL)
+        goto cleanup;
+    /* EC_POINT_mul by the generator on P-256 runs in constant time in the
+     * scalar (a fixed-window table walk with masked lookups in OpenSSL's P-256
+     * code, or its Montgomery ladder on other builds). */
+    if ((k = pq3_p256_secret_bn(d, bn)) == NULL ||
+        EC_POINT_mul(c->group, p, k, NULL, NULL, bn) != 1 ||
+        EC_POINT_point2oct(c->group, p, POINT_CONVERSION_UNCOMPRESSED, point,
+                           PQ3_P256_POINT_BYTES, bn) != PQ3_P256_POINT_BYTES)
+        goto cleanup;
+    err = PQ3_OK;
+
+cleanup:
+    if (err != PQ3_OK)
+        pq3_wipe(point, PQ3_P256_POINT_BYTES);
+    if (bn != NULL)
+        BN_CTX_end(bn);
+    BN_CTX_free(bn); /* secure: wipes k */
+    EC_POINT_clear_free(p);
+    ERR_pop_to_mark();
+    return err;
+}
+
+/* Decodes `len` bytes of SEC1 encoding (SEC 1 §2.3.4), already checked for
+ * its leading byte and coordinate range by the caller. */
+static pq3_err import_octets(uint8_t point[PQ3_P256_POINT_BYTES], const uint8_t *enc, size_t len)
+{
+    const pq3_p256 *c = pq3_p256_get();
+    uint8_t tmp[PQ3_P256_POINT_BYTES];
+    BN_CTX *bn = NULL;
+    EC_POINT *p = NULL;
+    pq3_err err = PQ3_ERR_CRYPTO;
+
+    if (c == NULL)
+        return PQ3_ERR_CRYPTO;
+    ERR_set_mark(); /* a rejected key must not leave errors in the queue */
+    if ((bn = BN_CTX_new()) == NULL || (p = EC_POINT_new(c->group)) == NULL)
+        goto cleanup;
+    /* OpenSSL's decoder solves for y (compressed) or checks y^2 = x^3 - 3x +
+     * b (uncompressed); no finite point's encoding can decode to infinity. */
+    if (EC_POINT_oct2point(c->group, p, enc, len, bn) != 1 ||
+        EC_POINT_is_at_infinity(c->group, p)) {
+        err = PQ3_ERR_KEY;
+        goto cleanup;
+    }
+    if (EC_POINT_point2oct(c->group, p, POINT_CONVERSION_UNCOMPRESSED, tmp, sizeof tmp, bn) !=
+        sizeof tmp)
+        goto cleanup;
+    memcpy(point, tmp, sizeof tmp);
+    err = PQ3_OK;
+
+cleanup:
+    BN_CTX_free(bn);
+    EC_POINT_free(p);
+    ERR_pop_to_mark();
+    return err;
+}
+
+pq3_err pq3_p256_import_x(uint8_t point[PQ3_P256_POINT_BYTES], const uint8_t x[PQ3_P256_BYTES])
+{
+    /* PROTOCOL-BRIEF §6: a 32-byte x decompresses to either point; take the
+     * even y (SEC1 compressed form 0x02 || x). */
+    uint8_t enc[33];
+    enc[0] = POINT_CONVERSION_COMPRESSED;
+    memcpy(enc + 1, x, PQ3_P256_BYTES);
+    return pq3_p256_import_compressed(point, enc);
+}
+
+pq3_err pq3_p256_import_compressed(uint8_t point[PQ3_P256_POINT_BYTES], const uint8_t enc[33])
+{
+    /* Canonical only: OpenSSL would reduce an x >= p modulo p, so we reject
+     * it first. */
+    if ((enc[0] != 0x02 && enc[0] != 0x03) || !pq3_p256_lt(enc + 1, pq3_p256_p))
+        return PQ3_ERR_KEY;
+    return import_octets(point, enc, 33);
+}
+
+pq3_err pq3_p256_import_uncompressed(uint8_t point[PQ3_P256_POINT_BYTES],
+                                     const uint8_t enc[PQ3_P256_POINT_BYTES])
+{
+    /* 0x04 only: OpenSSL also accepts the "hybrid" 0x06/0x07 forms, which
+     * SEC1 encodings on our wire never use. */
+    if (enc[0] != POINT_CONVERSION_UNCOMPRESSED || !pq3_p256_lt(enc + 1, pq3_p256_p) ||
+        !pq3_p256_lt(enc + 33, pq3_p256_p))
+        return PQ3_ERR_KEY;
+    return import_octets(point, enc, PQ3_P256_POINT_BYTES);
+}
