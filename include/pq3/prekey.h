@@ -1,0 +1,89 @@
+/*
+ * OpenPQ3 prekey bundles (docs/PROTOCOL.md §6): an ML-KEM-1024 encapsulation
+ * key and a P-256 ECDH public key with an id, creation and expiry times,
+ * signed by the device authentication key. A sender verifies a bundle
+ * (pq3_prekey_verify) before starting a session with it; the owner keeps the
+ * secrets (pq3_prekey_secret) to accept session starts.
+ */
+#ifndef PQ3_PREKEY_H
+#define PQ3_PREKEY_H
+
+#include "pq3/common.h"
+#include "pq3/crypto.h"
+#include "pq3/identity.h"
+#include "pq3/mlkem.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PQ3_PREKEY_BUNDLE_BYTES 1686
+#define PQ3_PREKEY_HASH_BYTES 48
+/* Session starts are accepted until expires + this many seconds (§6). */
+#define PQ3_PREKEY_GRACE 604800
+
+/* A bundle: public data. `ecdh` and `verified` are set by pq3_prekey_verify
+ * (and pq3_prekey_generate); sessions start only from a verified bundle. */
+typedef struct pq3_prekey_bundle {
+    uint32_t id;
+    uint64_t created;
+    uint64_t expires;
+    uint8_t ecdh_pub[PQ3_ECDH_PUB_BYTES];
+    uint8_t kem_ek[PQ3_MLKEM1024_EK_BYTES];
+    uint8_t signature[PQ3_ECDSA_SIG_BYTES];
+    uint8_t hash[PQ3_PREKEY_HASH_BYTES];   /* SHA-384 of the encoding */
+    pq3_ecdh_peer ecdh;                    /* imported ecdh_pub */
+    uint8_t verified;
+} pq3_prekey_bundle;
+
+/* A bundle with its secrets, kept by the owning device. Secret: wipe with
+ * pq3_prekey_secret_wipe once the grace window has passed. */
+typedef struct pq3_prekey_secret {
+    pq3_prekey_bundle bundle;
+    uint8_t ecdh_priv[PQ3_ECDH_PRIV_BYTES];
+    uint8_t kem_dk[PQ3_MLKEM1024_DK_BYTES];
+} pq3_prekey_secret;
+
+/*
+ * Makes a prekey: the ECDH scalar, then ML-KEM-1024 d || z, from `rng`
+ * (NULL: system generator; §15 order), signed through `device` (the device
+ * authentication key). out->bundle is complete (hash, verified = 1).
+ * Errors: PQ3_ERR_ARG (NULL, expires <= created), PQ3_ERR_RNG,
+ * PQ3_ERR_CRYPTO, whatever the signer returns. *out wiped on error.
+ */
+PQ3_API PQ3_MUST_USE pq3_err pq3_prekey_generate(pq3_prekey_secret *out, uint32_t id,
+                                                 uint64_t created, uint64_t expires,
+                                                 const pq3_signer *device, const pq3_rng *rng);
+
+/* Writes the 1686-byte encoding of a bundle (§6). Errors: PQ3_ERR_ARG. */
+PQ3_API PQ3_MUST_USE pq3_err pq3_prekey_encode(uint8_t out[PQ3_PREKEY_BUNDLE_BYTES],
+                                               const pq3_prekey_bundle *bundle);
+
+/*
+ * Strict decoding without cryptographic checks (inspection, fuzzing): fills
+ * the fields and the hash, verified = 0.
+ * Errors: PQ3_ERR_ARG, PQ3_ERR_VERSION, PQ3_ERR_DECODE (wrong length,
+ * expires <= created). *bundle untouched on error.
+ */
+PQ3_API PQ3_MUST_USE pq3_err pq3_prekey_decode(pq3_prekey_bundle *bundle,
+                                               const uint8_t *in, size_t len);
+
+/*
+ * Verifies a bundle of the device whose verified certificate is `owner`, at
+ * time `now`, in the order of §6: decode, signature, validity (now < expires,
+ * created <= now + PQ3_CLOCK_SKEW), ECDH key, ML-KEM-1024 ek modulus check.
+ * Errors: PQ3_ERR_ARG (NULL, owner not verified), PQ3_ERR_VERSION,
+ * PQ3_ERR_DECODE, PQ3_ERR_VERIFY, PQ3_ERR_EXPIRED, PQ3_ERR_KEY,
+ * PQ3_ERR_CRYPTO. *bundle untouched on error.
+ */
+PQ3_API PQ3_MUST_USE pq3_err pq3_prekey_verify(pq3_prekey_bundle *bundle,
+                                               const uint8_t *in, size_t len,
+                                               const pq3_device_cert *owner, uint64_t now);
+
+/* Wipes the secrets (and the rest). NULL does nothing. */
+PQ3_API void pq3_prekey_secret_wipe(pq3_prekey_secret *secret);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,194 @@
+/*
+ * Session state serialization (docs/PROTOCOL.md §14). The encoder and the
+ * decoder follow the table of §14 field by field; the decoder is strict and
+ * re-validates every key once, so a loaded state never needs it again.
+ */
+#include <string.h>
+
+#include "protocol/codec.h"
+#include "protocol/message.h"
+#include "protocol/session.h"
+
+#define EXT_MASK (PQ3_MSG_START | PQ3_MSG_EK | PQ3_MSG_CT)
+#define ST_KNOWN (PQ3_ST_SEND | PQ3_ST_RECV | PQ3_ST_MY_OFFER | PQ3_ST_PEER_OFFER | \
+                  PQ3_ST_INITIATOR)
+
+/* The flag rules of §14. */
+static int flags_ok(uint8_t flags, uint8_t send_ext, uint8_t recv_ext)
+{
+    if ((flags & ~ST_KNOWN) != 0 || (send_ext & ~EXT_MASK) != 0 || (recv_ext & ~EXT_MASK) != 0)
+        return 0;
+    if (send_ext != 0 && !(flags & PQ3_ST_SEND))
+        return 0;
+    if (recv_ext != 0 && !(flags & PQ3_ST_RECV))
+        return 0;
+    if ((send_ext & (PQ3_MSG_START | PQ3_MSG_CT)) == (PQ3_MSG_START | PQ3_MSG_CT) ||
+        (recv_ext & (PQ3_MSG_START | PQ3_MSG_CT)) == (PQ3_MSG_START | PQ3_MSG_CT))
+        return 0;
+    if ((send_ext & PQ3_MSG_EK) && !(flags & PQ3_ST_MY_OFFER))
+        return 0;
+    return 1;
+}
+
+static void write_party(pq3_writer *w, const pq3_session_party *p)
+{
+    pq3_write_vec16(w, p->handle, p->handle_len, PQ3_HANDLE_MAX);
+    pq3_write_bytes(w, p->device_id, sizeof p->device_id);
+    pq3_write_bytes(w, p->auth_pub, sizeof p->auth_pub);
+}
+
+pq3_err pq3_session_serialize(const pq3_session *s, uint8_t *out, size_t cap, size_t *out_len)
+{
+    pq3_writer w;
+    size_t len = 0;
+    pq3_err err;
+
+    if (s == NULL || out_len == NULL || (out == NULL && cap > 0))
+        return PQ3_ERR_ARG;
+    if (s->version != PQ3_PROTOCOL_VERSION || s->self.handle_len == 0 ||
+        s->peer.handle_len == 0 || !flags_ok(s->flags, s->send_ext, s->recv_ext))
+        return PQ3_ERR_STATE;
+    pq3_writer_init(&w, out, cap);
+    pq3_write_u8(&w, PQ3_FORMAT_VERSION);
+    pq3_write_u8(&w, PQ3_TYPE_STATE);
+    pq3_write_u8(&w, s->version);
+    pq3_write_u8(&w, s->flags);
+    pq3_write_u8(&w, s->send_ext);
+    pq3_write_u8(&w, s->recv_ext);
+    write_party(&w, &s->self);
+    write_party(&w, &s->peer);
+    pq3_write_bytes(&w, s->rk, sizeof s->rk);
+    pq3_write_u32(&w, s->pns);
+    pq3_write_bytes(&w, s->peer_pub, sizeof s->peer_pub);
+    pq3_write_u32(&w, s->pq_count);
+    pq3_write_u64(&w, s->pq_time);
+    if (s->flags & PQ3_ST_SEND) {
+        pq3_write_bytes(&w, s->cks, sizeof s->cks);
+        pq3_write_u32(&w, s->ns);
+        pq3_write_bytes(&w, s->my_priv, sizeof s->my_priv);
+        pq3_write_bytes(&w, s->my_pub, sizeof s->my_pub);
+    }
+    if (s->flags & PQ3_ST_RECV) {
+        pq3_write_bytes(&w, s->ckr, sizeof s->ckr);
+        pq3_write_u32(&w, s->nr);
+        pq3_write_u32(&w, s->peer_pn);
+    }
+    if (s->recv_ext != 0)
+        pq3_write_bytes(&w, s->recv_digest, sizeof s->recv_digest);
+    if (s->send_ext & PQ3_MSG_START) {
+        pq3_write_bytes(&w, s->start_hash, sizeof s->start_hash);
+        pq3_write_bytes(&w, s->start_ct, sizeof s->start_ct);
+    }
+    if (s->send_ext & PQ3_MSG_CT)
+        pq3_write_bytes(&w, s->chain_ct, sizeof s->chain_ct);
+    if (s->flags & PQ3_ST_MY_OFFER) {
+        pq3_write_bytes(&w, s->my_dk, sizeof s->my_dk);
+        pq3_write_bytes(&w, s->my_ek, sizeof s->my_ek);
+    }
+    if (s->flags & PQ3_ST_PEER_OFFER)
+        pq3_write_bytes(&w, s->peer_ek, sizeof s->peer_ek);
+    err = pq3_writer_end(&w, &len);
+    *out_len = len;
+    if (err != PQ3_OK && out != NULL)
+        pq3_wipe(out, cap);
+    return err;
+}
+
+static void read_party(pq3_reader *r, pq3_session_party *p)
+{
+    size_t n;
+    const uint8_t *h = pq3_read_vec16(r, &n, PQ3_HANDLE_MAX);
+    if (h != NULL && n == 0)
+        pq3_reader_fail(r, PQ3_ERR_DECODE);
+    if (h != NULL && n > 0)
+        memcpy(p->handle, h, n);
+    p->handle_len = (uint8_t)n;
+    pq3_read_bytes(r, p->device_id, sizeof p->device_id);
+    pq3_read_bytes(r, p->auth_pub, sizeof p->auth_pub);
+}
+
+pq3_err pq3_session_deserialize(pq3_session *s, const uint8_t *in, size_t len)
+{
+    pq3_session w;
+    pq3_reader r;
+    uint8_t pub[32];
+    pq3_err err;
+
+    if (s == NULL || (in == NULL && len > 0))
+        return PQ3_ERR_ARG;
+    if (len < 3)
+        return PQ3_ERR_DECODE;
+    if (in[0] != PQ3_FORMAT_VERSION || in[1] != PQ3_TYPE_STATE || in[2] != PQ3_PROTOCOL_VERSION)
+        return PQ3_ERR_VERSION;
+    memset(&w, 0, sizeof w);
+    pq3_reader_init(&r, in + 2, len - 2);
+    w.version = pq3_read_u8(&r);
+    w.flags = pq3_read_u8(&r);
+    w.send_ext = pq3_read_u8(&r);
+    w.recv_ext = pq3_read_u8(&r);
+    if (!flags_ok(w.flags, w.send_ext, w.recv_ext))
+        pq3_reader_fail(&r, PQ3_ERR_DECODE);
+    read_party(&r, &w.self);
+    read_party(&r, &w.peer);
+    pq3_read_bytes(&r, w.rk, sizeof w.rk);
+    w.pns = pq3_read_u32(&r);
+    pq3_read_bytes(&r, w.peer_pub, sizeof w.peer_pub);
+    w.pq_count = pq3_read_u32(&r);
+    w.pq_time = pq3_read_u64(&r);
+    if (w.flags & PQ3_ST_SEND) {
+        pq3_read_bytes(&r, w.cks, sizeof w.cks);
+        w.ns = pq3_read_u32(&r);
+        pq3_read_bytes(&r, w.my_priv, sizeof w.my_priv);
+        pq3_read_bytes(&r, w.my_pub, sizeof w.my_pub);
+    }
+    if (w.flags & PQ3_ST_RECV) {
+        pq3_read_bytes(&r, w.ckr, sizeof w.ckr);
+        w.nr = pq3_read_u32(&r);
+        w.peer_pn = pq3_read_u32(&r);
+    }
+    if (w.recv_ext != 0)
+        pq3_read_bytes(&r, w.recv_digest, sizeof w.recv_digest);
+    if (w.send_ext & PQ3_MSG_START) {
+        pq3_read_bytes(&r, w.start_hash, sizeof w.start_hash);
+        pq3_read_bytes(&r, w.start_ct, sizeof w.start_ct);
+    }
+    if (w.send_ext & PQ3_MSG_CT)
+        pq3_read_bytes(&r, w.chain_ct, sizeof w.chain_ct);
+    if (w.flags & PQ3_ST_MY_OFFER) {
+        pq3_read_bytes(&r, w.my_dk, sizeof w.my_dk);
+        pq3_read_bytes(&r, w.my_ek, sizeof w.my_ek);
+    }
+    if (w.flags & PQ3_ST_PEER_OFFER)
+        pq3_read_bytes(&r, w.peer_ek, sizeof w.peer_ek);
+    if ((err = pq3_reader_end(&r)) != PQ3_OK)
+        goto cleanup;
+    /* Keys: validated here once (§14). */
+    if ((err = pq3_ecdsa_import(&w.peer_auth, w.peer.auth_pub)) != PQ3_OK ||
+        (err = pq3_ecdh_import(&w.peer_point, w.peer_pub)) != PQ3_OK)
+        goto cleanup;
+    if (w.flags & PQ3_ST_SEND) {
+        if ((err = pq3_ecdh_public(pub, w.my_priv)) != PQ3_OK)
+            goto cleanup;
+        if (memcmp(pub, w.my_pub, sizeof pub) != 0) {
+            err = PQ3_ERR_KEY;
+            goto cleanup;
+        }
+    }
+    if ((w.flags & PQ3_ST_MY_OFFER) &&
+        ((err = pq3_mlkem768_check_dk(w.my_dk)) != PQ3_OK ||
+         (err = pq3_mlkem768_check_ek(w.my_ek)) != PQ3_OK ||
+         memcmp(w.my_ek, w.my_dk + 1152, PQ3_MLKEM768_EK_BYTES) != 0)) {
+        if (err == PQ3_OK)
+            err = PQ3_ERR_KEY;
+        goto cleanup;
+    }
+    if ((w.flags & PQ3_ST_PEER_OFFER) && (err = pq3_mlkem768_check_ek(w.peer_ek)) != PQ3_OK)
+        goto cleanup;
+    if ((err = pq3_session_sids(&w)) != PQ3_OK)
+        goto cleanup;
+    *s = w;
+
+cleanup:
+    pq3_wipe(&w, sizeof w);
+    return err;
+}
