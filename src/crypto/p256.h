@@ -30,6 +30,11 @@ typedef struct {
     BIGNUM *n;            /* the group order */
     BIGNUM *n_minus_2;    /* exponent for k^-1 = k^(n-2) mod n (Fermat) */
     BN_MONT_CTX *mont_n;  /* Montgomery arithmetic modulo n */
+    BIGNUM *p;            /* the field prime */
+    BIGNUM *b;            /* the curve's b (y^2 = x^3 - 3x + b) */
+    BIGNUM *sqrt_exp;     /* (p + 1) / 4: since p = 3 mod 4, a square root of
+                             a square r is r^((p+1)/4) */
+    BN_MONT_CTX *mont_p;  /* Montgomery arithmetic modulo p */
 } pq3_p256;
 
 /* The shared curve, or NULL when it could not be built (PQ3_ERR_CRYPTO). */
