@@ -12,6 +12,17 @@ unsigned pq3_rej_uniform(int16_t *r, unsigned ctr, unsigned len, const uint8_t *
                          size_t buflen)
 {
     size_t pos = 0;
+    /* While two more values fit, store both candidates and advance the count
+     * by the acceptance bits: no unpredictable branch per candidate. */
+    while (ctr + 2 <= len && pos + 3 <= buflen) {
+        uint16_t d1 = (uint16_t)(buf[pos] | ((buf[pos + 1] & 0x0F) << 8));
+        uint16_t d2 = (uint16_t)((buf[pos + 1] >> 4) | (buf[pos + 2] << 4));
+        pos += 3;
+        r[ctr] = (int16_t)d1;
+        ctr += d1 < PQ3_MLKEM_Q;
+        r[ctr] = (int16_t)d2;
+        ctr += d2 < PQ3_MLKEM_Q;
+    }
     while (ctr < len && pos + 3 <= buflen) {
         uint16_t d1 = (uint16_t)(buf[pos] | ((buf[pos + 1] & 0x0F) << 8));
         uint16_t d2 = (uint16_t)((buf[pos + 1] >> 4) | (buf[pos + 2] << 4));
