@@ -1,6 +1,7 @@
 /* Tests for src/crypto/ecdsa.c (and p256.c): RFC 6979 A.2.5 deterministic
  * signatures, Wycheproof ECDSA P-256/SHA-256 P1363 verification with our
  * stricter low-s rule, key import, and every error path. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -432,8 +433,57 @@ static void test_sign_verify(void)
     CHECK_ERR(pq3_ecdsa_public(pub, NULL), PQ3_ERR_ARG);
 }
 
+/* ---- threads: the once-initialised shared state under concurrent use ------ */
+
+/* Runs first in main, so the threads race through the pthread_once
+ * initialisations (digests, cipher, curve) as well. */
+static void *thread_main(void *arg)
+{
+    int *failures = arg;
+    uint8_t priv[32], pub[33], sig0[64], sig[64], ss1[32], ss2[32], a[32], A[32], B[32];
+    uint8_t key[32] = { 7 }, iv[16] = { 9 }, buf[64] = { 0 }, prk[48];
+    pq3_ecdsa_pub vk;
+    pq3_ecdh_peer peer;
+
+    if (pq3_aes256ctr(buf, buf, sizeof buf, key, iv) != PQ3_OK ||
+        pq3_hkdf_sha384_extract(prk, NULL, 0, key, sizeof key) != PQ3_OK ||
+        pq3_ecdsa_keypair(priv, pub, NULL) != PQ3_OK || pq3_ecdsa_import(&vk, pub) != PQ3_OK ||
+        pq3_ecdsa_sign(sig0, priv, (const uint8_t *)"threads", 7) != PQ3_OK) {
+        (*failures)++;
+        return NULL;
+    }
+    for (int i = 0; i < 30; i++) {
+        if (pq3_ecdsa_sign(sig, priv, (const uint8_t *)"threads", 7) != PQ3_OK ||
+            memcmp(sig, sig0, 64) != 0 ||
+            pq3_ecdsa_verify(&vk, sig, (const uint8_t *)"threads", 7) != PQ3_OK)
+            (*failures)++;
+        if (pq3_ecdh_keypair(a, A, NULL) != PQ3_OK || pq3_ecdh_import(&peer, A) != PQ3_OK ||
+            pq3_ecdh_derive(ss1, priv, &peer) != PQ3_OK || pq3_ecdh_public(B, priv) != PQ3_OK ||
+            pq3_ecdh_import(&peer, B) != PQ3_OK || pq3_ecdh_derive(ss2, a, &peer) != PQ3_OK ||
+            memcmp(ss1, ss2, 32) != 0)
+            (*failures)++;
+    }
+    pq3_wipe(a, sizeof a);
+    pq3_wipe(priv, sizeof priv);
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    int failures[4] = { 0 };
+    pthread_t th[4];
+
+    for (int i = 0; i < 4; i++)
+        CHECK(pthread_create(&th[i], NULL, thread_main, &failures[i]) == 0);
+    for (int i = 0; i < 4; i++) {
+        CHECK(pthread_join(th[i], NULL) == 0);
+        CHECKF(failures[i] == 0, "thread %d: %d failures", i, failures[i]);
+    }
+}
+
 int main(void)
 {
+    test_threads();
     test_rfc6979();
     test_keys();
     test_import();

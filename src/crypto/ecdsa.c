@@ -12,7 +12,9 @@
  * Constant time, for the secrets d, k and k^-1:
  *  - k·G: EC_POINT_mul on P-256 (fixed-window, masked table lookups);
  *  - k^-1 = k^(n-2) mod n with BN_mod_exp_mont_consttime (Fermat), not the
- *    variable-time BN_mod_inverse;
+ *    variable-time BN_mod_inverse, as OpenSSL's own ECDSA does on curves
+ *    without a dedicated order inversion (its P-256 one is not exported;
+ *    blinding k and inverting with BN_mod_inverse measured no faster);
  *  - r·d and (e + r·d)·k^-1 with BN_mod_mul_montgomery on full-width operands
  *    (OpenSSL's word-serial Montgomery multiplication, no data-dependent
  *    branch) and BN_mod_add_quick (masked final subtraction);

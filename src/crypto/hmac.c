@@ -5,7 +5,10 @@
  * Written over EVP_MD_CTX rather than EVP_MAC: an EVP_MAC context is told its
  * digest by name, which makes the provider fetch the digest again on every
  * key setup, while here the digest is fetched once (md.c) and one digest
- * context serves both the inner and the outer hash.
+ * context serves both the inner and the outer hash. Measured for a 64-byte
+ * HMAC-SHA384 with a fresh key per call: EVP_MAC about 1.85 us (1.5 us when
+ * duplicating a pre-configured context), this code about 0.75 us, which is
+ * the cost of its four SHA-384 compressions plus one context allocation.
  */
 #include <string.h>
 
