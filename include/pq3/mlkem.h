@@ -57,9 +57,11 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_mlkem768_encaps_derand(uint8_t ct[PQ3_MLKEM768_
 PQ3_API PQ3_MUST_USE pq3_err pq3_mlkem768_decaps(uint8_t ss[PQ3_MLKEM768_SS_BYTES],
                                                  const uint8_t ct[PQ3_MLKEM768_CT_BYTES],
                                                  const uint8_t dk[PQ3_MLKEM768_DK_BYTES]);
-/* FIPS 203 §7.2 encapsulation-key modulus check. Errors: PQ3_ERR_KEY. */
+/* FIPS 203 §7.2 encapsulation-key modulus check: every 12-bit coefficient
+ * of ek's t part is below q. Errors: PQ3_ERR_KEY, PQ3_ERR_ARG (NULL). */
 PQ3_API PQ3_MUST_USE pq3_err pq3_mlkem768_check_ek(const uint8_t ek[PQ3_MLKEM768_EK_BYTES]);
-/* FIPS 203 §7.3 decapsulation-key hash check. Errors: PQ3_ERR_KEY. */
+/* FIPS 203 §7.3 decapsulation-key hash check: H(ek part of dk) equals the
+ * hash stored in dk. Errors: PQ3_ERR_KEY, PQ3_ERR_ARG (NULL). */
 PQ3_API PQ3_MUST_USE pq3_err pq3_mlkem768_check_dk(const uint8_t dk[PQ3_MLKEM768_DK_BYTES]);
 
 /* The same eight for ML-KEM-1024. */
