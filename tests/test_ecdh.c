@@ -369,8 +369,8 @@ static void test_errors(void)
     CHECK_ERR(pq3_ecdh_import(&peer, x), PQ3_ERR_KEY);
     memset(x, 0xff, 32);
     CHECK_ERR(pq3_ecdh_import(&peer, x), PQ3_ERR_KEY);
-    /* x = p - 1 (= -1): (-1)^3 + 3 + b = b + 2, checked by the sweep's
-     * criterion; here: x = 1 is not on the curve, x = 0 is. */
+    /* x = 0 is the x of a curve point (b is a square mod p), x = 1 is not
+     * (the sweep checks small x against Euler's criterion). */
     memset(x, 0, 32);
     CHECK_OK(pq3_ecdh_import(&peer, x));
     x[31] = 1;
