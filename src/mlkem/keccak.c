@@ -13,6 +13,12 @@
  * inversion of every lane through theta, rho and pi; the known-answer tests
  * (tests/test_keccak.c) check the result against OpenSSL.
  *
+ * Lane names follow the Keccak team's code: A<y><x> with rows y = 0..4
+ * named b, g, k, m, s and columns x = 0..4 named a, e, i, o, u, so s[x + 5y]
+ * is A<y><x> (Abe = s[1], Asa = s[20]). Each round computes theta's column
+ * parities C and D, then for one output row at a time the five rho/pi-moved
+ * lanes B0..B4 and their chi/iota results.
+ *
  * Nothing here depends on the data except the data itself: no branch or
  * table index on input bytes, so secret inputs (seeds, messages) are safe.
  */
