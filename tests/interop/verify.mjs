@@ -78,6 +78,13 @@ function expectErr(name, fn, code, what = null) {
 }
 const h = (s, what) => unhex(s, what);
 
+// A malformed vector file must still end in a counted failure and the summary.
+process.on('uncaughtException', (e) => {
+  ok('no unexpected error', false, e && e.stack ? e.stack : String(e));
+  console.log(`interop: ${passed} passed, ${failed} failed`);
+  process.exit(1);
+});
+
 // ---- load -----------------------------------------------------------------
 const v = JSON.parse(fs.readFileSync(file, 'utf8'));
 const ctx = { kem: prim.makeKem(noble) };
@@ -340,7 +347,8 @@ for (const rec of v.messages) {
     : (w) => sess.open(ctx, Y, w, rec.time);
   if (negSteps.has(n) && (n === 0 || Y)) {
     const siddSR = S.sidd(party[X].cert, party[Yn].cert);
-    negatives(n, rec, Y || { siddSend: S.sidd(party.bob.cert, party.alice.cert) }, openFn, party[X].devicePriv, siddSR);
+    attempt(`${tag} negative cases`, () =>
+      negatives(n, rec, Y || { siddSend: S.sidd(party.bob.cert, party.alice.cert) }, openFn, party[X].devicePriv, siddSR));
   }
   if (n === 0 || Y) {
     const r = attempt(`${tag} open`, () => openFn(W));
