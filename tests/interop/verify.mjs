@@ -252,7 +252,7 @@ function diffMessages(name, expWire, gotWire) {
   }
 }
 
-const negSteps = new Set([0, 1, 2, 27, 29, 59, 120, 150, 151, v.messages.length - 1]);
+const negSteps = new Set([0, 1, 2, 3, 27, 28, 29, 59, 60, 120, 150, 151, v.messages.length - 1]);
 function negatives(step, rec, Y, openFn, senderPriv, siddSR) {
   const W = h(rec.wire);
   const m = S.decodeMessage(W);
@@ -286,6 +286,20 @@ function negatives(step, rec, Y, openFn, senderPriv, siddSR) {
               'VERIFY', m.index === 0 ? 'mki' : 'repeated extension');
   if (step > 0 && m.index === 0)
     expectErr(`${tag}: ratchet key replaced, re-signed`, () => openFn(resign(W.slice().fill(0x11, 3, 35))), 'KEY');
+  const Gx = prim.xOf(Uint8Array.of(...new Uint8Array(31), 1)); // x(1·G), a valid key
+  const setU32 = (t, off, val) => { t[off] = val >>> 24; t[off + 1] = (val >>> 16) & 255; t[off + 2] = (val >>> 8) & 255; t[off + 3] = val & 255; return t; };
+  if (step > 0 && m.index === 0) {
+    // A valid but different ratchet key: another ECDH secret, so the mki fails.
+    expectErr(`${tag}: other valid ratchet key, re-signed`, () => { const t = W.slice(); t.set(Gx, 3); return openFn(resign(t)); }, 'VERIFY', 'mki');
+  }
+  if (m.index > 0) {
+    // §13 step 3 on a chain in progress.
+    expectErr(`${tag}: new ratchet key where no new chain is expected, re-signed`,
+              () => { const t = W.slice(); t.set(Gx, 3); return openFn(resign(t)); }, 'UNKNOWN', 'no new chain');
+    expectErr(`${tag}: index + 1, re-signed`, () => openFn(resign(setU32(W.slice(), 35, m.index + 1))), 'UNKNOWN', 'index');
+    expectErr(`${tag}: index − 1, re-signed`, () => openFn(resign(setU32(W.slice(), 35, m.index - 1))), 'REPLAY');
+    expectErr(`${tag}: previous chain length + 1, re-signed`, () => openFn(resign(setU32(W.slice(), 39, m.prev + 1))), 'DECODE', 'previous chain length');
+  }
   if (step > 0)
     expectErr(`${tag}: signed for the other direction`, () => {
       const t = W.slice();
