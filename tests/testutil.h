@@ -17,7 +17,8 @@
 
 extern unsigned long pq3t_checks, pq3t_failures;
 
-void pq3t_fail(const char *file, int line, const char *expr, const char *fmt, ...);
+void pq3t_fail(const char *file, int line, const char *expr, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* CHECK(cond) or CHECKF(cond, fmt, ...): counts, and reports a failure with
  * its location without stopping the test. */
@@ -48,7 +49,7 @@ void pq3t_fail(const char *file, int line, const char *expr, const char *fmt, ..
 int pq3t_finish(void);
 
 /* Prints "SKIPPED: <why>" to stdout and stderr and exits 77. */
-void pq3t_skip(const char *fmt, ...) __attribute__((noreturn));
+void pq3t_skip(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 /* $PQ3_VECTORS_DIR/<rel>, or skips the test when that path is absent. The
  * returned string is static storage, valid until the next call. */
