@@ -6,12 +6,9 @@
  * code. Messages are public once sealed (they go on the wire), and a body is
  * declassified only to compare it with what was sent.
  *
- * tests/ct_ratchet.supp (added through VALGRIND_OPTS in tests/protocol.cmake)
- * suppresses reports whose innermost frame is pq3_ecdsa_sign or
- * pq3_ecdh_derive of src/crypto/: they branch on validity verdicts derived
- * from the private key (scalar range, point at infinity) without marking
- * them public, which is that module's to settle. Our code calling them is
- * still checked.
+ * The P-256 functions called on the way declassify only verdicts that are
+ * public by design (src/crypto/p256.h, pq3_p256_public_verdict), so no
+ * suppression beyond OpenSSL's internals (tests/ct.supp) is needed.
  */
 #include <string.h>
 

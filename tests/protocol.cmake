@@ -7,10 +7,3 @@ add_test(NAME test_protocol_vectors
          COMMAND protocol_vectors --check "${CMAKE_SOURCE_DIR}/tests/vectors/protocol-v1.json")
 set_tests_properties(test_protocol_vectors PROPERTIES LABELS unit
                      ENVIRONMENT "${PQ3_TEST_ENV}" TIMEOUT 600)
-
-# The protocol's constant-time check needs one extra suppression file (see
-# tests/ct_ratchet.c); valgrind reads extra options from VALGRIND_OPTS.
-if(TEST ct_ratchet)
-  set_tests_properties(ct_ratchet PROPERTIES ENVIRONMENT
-    "${PQ3_TEST_ENV};VALGRIND_OPTS=--suppressions=${CMAKE_SOURCE_DIR}/tests/ct_ratchet.supp")
-endif()

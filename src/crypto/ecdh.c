@@ -89,7 +89,7 @@ pq3_err pq3_ecdh_derive(uint8_t ss[PQ3_ECDH_SS_BYTES], const uint8_t my_priv[PQ3
     if (c == NULL)
         return PQ3_ERR_CRYPTO;
     /* The validity verdict on our own key is not secret. */
-    if (!pq3_p256_scalar_ok(my_priv)) {
+    if (!pq3_p256_public_verdict(pq3_p256_scalar_ok(my_priv))) {
         pq3_wipe(ss, PQ3_ECDH_SS_BYTES);
         return PQ3_ERR_KEY;
     }
@@ -111,7 +111,7 @@ pq3_err pq3_ecdh_derive(uint8_t ss[PQ3_ECDH_SS_BYTES], const uint8_t my_priv[PQ3
         goto cleanup;
     /* SEC 1 §3.3.1 step 2: a result at infinity is an error. On P-256 (prime
      * order, d in [1, n-1], Q a curve point) it cannot happen; checked anyway. */
-    if (EC_POINT_is_at_infinity(c->group, r)) {
+    if (pq3_p256_public_verdict(EC_POINT_is_at_infinity(c->group, r))) {
         err = PQ3_ERR_KEY;
         goto cleanup;
     }

@@ -51,6 +51,10 @@ static void sub256(uint8_t out[B], const uint8_t a[B], const uint8_t b[B])
 static pq3_err hash_to_e(uint8_t e[B], const uint8_t *msg, size_t len)
 {
     pq3_err err = pq3_sha256(e, msg, len);
+    /* The signed message and so its hash are public (every verifier computes
+     * it), even when the caller built the message from secret-derived bytes
+     * such as a ciphertext. */
+    pq3_ct_declassify(e, B);
     if (err == PQ3_OK && !pq3_p256_lt(e, pq3_p256_n))
         sub256(e, e, pq3_p256_n);
     return err;
@@ -175,9 +179,9 @@ static pq3_err sign_with_k(const pq3_p256 *c, BN_CTX *bn, uint8_t sig[PQ3_ECDSA_
     if (EC_POINT_mul(c->group, pt, k, NULL, NULL, bn) != 1 ||
         EC_POINT_get_affine_coordinates(c->group, pt, r, NULL, bn) != 1)
         goto cleanup;
-    if (BN_cmp(r, c->n) >= 0 && !BN_sub(r, r, c->n))
+    if (pq3_p256_public_verdict(BN_cmp(r, c->n) >= 0) && !BN_sub(r, r, c->n))
         goto cleanup;
-    if (BN_is_zero(r)) {
+    if (pq3_p256_public_verdict(BN_is_zero(r))) {
         err = PQ3_OK;
         goto cleanup;
     }
@@ -195,12 +199,13 @@ static pq3_err sign_with_k(const pq3_p256 *c, BN_CTX *bn, uint8_t sig[PQ3_ECDSA_
     if (!BN_to_montgomery(t, t, c->mont_n, bn) ||
         !BN_mod_mul_montgomery(s, t, kinv, c->mont_n, bn))
         goto cleanup;
-    if (BN_is_zero(s)) {
+    if (pq3_p256_public_verdict(BN_is_zero(s))) {
         err = PQ3_OK;
         goto cleanup;
     }
     if (BN_bn2binpad(r, sig, B) != B || BN_bn2binpad(s, sig + B, B) != B)
         goto cleanup;
+    pq3_ct_declassify(sig, PQ3_ECDSA_SIG_BYTES); /* the signature is published */
     /* Low s: (r, s) and (r, n - s) both verify; publish only the one with
      * s <= n/2. s is public here. */
     if (pq3_p256_lt(pq3_p256_half_n, sig + B))
@@ -229,7 +234,7 @@ pq3_err pq3_ecdsa_sign(uint8_t sig[PQ3_ECDSA_SIG_BYTES], const uint8_t priv[PQ3_
         return PQ3_ERR_ARG;
     if (c == NULL)
         return PQ3_ERR_CRYPTO;
-    if (!pq3_p256_scalar_ok(priv)) {
+    if (!pq3_p256_public_verdict(pq3_p256_scalar_ok(priv))) {
         pq3_wipe(sig, PQ3_ECDSA_SIG_BYTES);
         return PQ3_ERR_KEY;
     }
@@ -259,7 +264,7 @@ pq3_err pq3_ecdsa_sign(uint8_t sig[PQ3_ECDSA_SIG_BYTES], const uint8_t priv[PQ3_
     for (int tries = 0; tries < 64; tries++) {
         if ((err = rfc6979_next(&g)) != PQ3_OK)
             goto cleanup;
-        if (pq3_p256_scalar_ok(g.v)) {
+        if (pq3_p256_public_verdict(pq3_p256_scalar_ok(g.v))) {
             if ((err = sign_with_k(c, bn, sig, d, e, g.v, &ok)) != PQ3_OK)
                 goto cleanup;
             if (ok)

@@ -101,7 +101,7 @@ pq3_err pq3_p256_random_scalar(uint8_t s[PQ3_P256_BYTES], const pq3_rng *rng)
         pq3_err err = pq3_random(rng, s, PQ3_P256_BYTES);
         if (err != PQ3_OK)
             return err; /* pq3_random wiped s */
-        if (pq3_p256_scalar_ok(s))
+        if (pq3_p256_public_verdict(pq3_p256_scalar_ok(s)))
             return PQ3_OK;
     }
     pq3_wipe(s, PQ3_P256_BYTES);
@@ -136,7 +136,7 @@ pq3_err pq3_p256_base_mul(uint8_t point[PQ3_P256_POINT_BYTES], const uint8_t d[P
 
     if (c == NULL)
         return PQ3_ERR_CRYPTO;
-    if (!pq3_p256_scalar_ok(d))
+    if (!pq3_p256_public_verdict(pq3_p256_scalar_ok(d)))
         return PQ3_ERR_KEY;
     ERR_set_mark();
     if ((bn = BN_CTX_secure_new()) == NULL)

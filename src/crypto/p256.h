@@ -20,6 +20,7 @@
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 
+#include "crypto/ct.h"
 #include "pq3/common.h"
 
 #define PQ3_P256_BYTES 32
@@ -79,5 +80,15 @@ int pq3_p256_load(const pq3_p256 *c, EC_POINT *pt, const uint8_t point[PQ3_P256_
  * takes its constant-time paths; taken from `bn` (a secure BN_CTX, whose
  * numbers are wiped when it is freed). NULL on failure. */
 BIGNUM *pq3_p256_secret_bn(const uint8_t s[PQ3_P256_BYTES], BN_CTX *bn);
+
+/* Declassifies a verdict computed in constant time from secret data that the
+ * caller then reveals by branching on it (a key is valid or not; a candidate
+ * nonce is rejected and the next one tried; r or s of a signature, which is
+ * published). Returns the verdict. See pq3_ct_declassify (src/crypto/ct.h). */
+static inline int pq3_p256_public_verdict(int v)
+{
+    pq3_ct_declassify(&v, sizeof v);
+    return v;
+}
 
 #endif
