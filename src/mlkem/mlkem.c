@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "crypto/ct.h"
-#include "mlkem/declassify.h"
 #include "mlkem/keccak.h"
 #include "mlkem/kpke.h"
 #include "mlkem/params.h"
@@ -34,7 +33,7 @@ static void keygen_internal(const pq3_mlkem_params *p, uint8_t *ek, uint8_t *dk,
     seed[32] = (uint8_t)p->k;
     pq3_sha3_512(rhosigma, seed, sizeof seed);
     /* rho is published in ek (Algorithm 13 line 19). */
-    PQ3_DECLASSIFY(rhosigma, 32);
+    pq3_ct_declassify(rhosigma, 32);
     pq3_kpke_keygen(p, ek, dk, rhosigma, rhosigma + 32);
     /* dk = dk_pke || ek || H(ek) || z. */
     memcpy(dk + pke, ek, ekb);
