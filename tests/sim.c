@@ -1,0 +1,994 @@
+/*
+ * The network simulator (tests/sim.h, docs/NETWORK.md).
+ *
+ * One slot = one sealed message. Each slot the simulator first delivers
+ * every copy due by then (in order of due slot, then of sending), then
+ * picks a link and seals one message from that link's current sender.
+ * A message sent in slot t is dropped with probability `loss`, else
+ * arrives in slot t + 1 + U[0, W]; with probability `dup` a second copy
+ * arrives U[0, dup_delay] slots after the first.
+ *
+ * Healing (docs/NETWORK.md, "Healing") follows the attacker's knowledge
+ * through the chain log, which is built only from public events: the
+ * ratchet key and flags of each sealed message (pq3_message_peek), and
+ * pq3_opened's new_chain / kem_offered / kem_completed. A copy of the
+ * captured state, driven like the victim, checks the classical model with
+ * real decryption.
+ */
+#include "sim.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pq3/crypto.h"
+#include "pq3/identity.h"
+#include "pq3/prekey.h"
+
+#define SIM_T0 1700000000u
+#define SIM_DAY 86400u
+#define SIM_MAX_DEVICES 3
+#define SIM_MAX_LINKS (SIM_MAX_DEVICES - 1)
+#define SIM_MAX_CAPTURES 8
+#define SIM_BUF 16384
+#define SIM_BODY_MAX 4096
+#define SIM_EXT_EK PQ3_MLKEM768_EK_BYTES
+#define SIM_EXT_CT PQ3_MLKEM768_CT_BYTES
+
+/* ---- deterministic sources -------------------------------------------- */
+
+/* The devices' pq3_rng: SHA-384(key || counter) blocks. Reproducible, not a
+ * production generator. */
+typedef struct {
+    uint8_t key[48];
+    uint64_t ctr;
+    uint8_t buf[48];
+    size_t used;
+} sim_drbg;
+
+static pq3_err drbg_fill(void *ctx, uint8_t *out, size_t len)
+{
+    sim_drbg *d = ctx;
+    while (len > 0) {
+        if (d->used == sizeof d->buf) {
+            uint8_t in[56];
+            memcpy(in, d->key, 48);
+            for (int i = 0; i < 8; i++)
+                in[48 + i] = (uint8_t)(d->ctr >> (56 - 8 * i));
+            d->ctr++;
+            if (pq3_sha384(d->buf, in, sizeof in) != PQ3_OK)
+                return PQ3_ERR_RNG;
+            d->used = 0;
+        }
+        size_t n = sizeof d->buf - d->used;
+        if (n > len)
+            n = len;
+        memcpy(out, d->buf + d->used, n);
+        d->used += n;
+        out += n;
+        len -= n;
+    }
+    return PQ3_OK;
+}
+
+static pq3_err drbg_init(sim_drbg *d, pq3_rng *rng, const char *label, uint64_t seed)
+{
+    uint8_t in[80];
+    size_t n = strlen(label);
+    memset(d, 0, sizeof *d);
+    if (n > 64)
+        n = 64;
+    memcpy(in, label, n);
+    for (int i = 0; i < 8; i++)
+        in[n + (size_t)i] = (uint8_t)(seed >> (56 - 8 * i));
+    d->used = sizeof d->buf;
+    rng->ctx = d;
+    rng->fill = drbg_fill;
+    return pq3_sha384(d->key, in, n + 8);
+}
+
+/* The network's and the users' choices: splitmix64. */
+static uint64_t rnd64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+static double rnd01(uint64_t *s)
+{
+    return (double)(rnd64(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static unsigned rndn(uint64_t *s, unsigned n)
+{
+    return n == 0 ? 0 : (unsigned)(rnd64(s) % n);
+}
+
+/* ---- the simulated world ---------------------------------------------- */
+
+typedef struct {
+    sim_drbg drbg;
+    pq3_rng rng;
+    pq3_soft_key account, device;
+    pq3_signer account_signer, device_signer;
+    pq3_device_cert cert;
+} sim_device;
+
+/* One chain of a link, in creation order (chains alternate, §11.1). */
+typedef struct {
+    uint8_t key[32];
+    uint8_t creator;     /* side 0 or 1 */
+    uint8_t flags;       /* START/EK/CT of its first message */
+    uint8_t ek_seen, ct_seen;
+    int64_t answers;     /* CT: the chain whose offered ek it answers, else -1 */
+    uint64_t first_seq;  /* link sequence number of its first message */
+} sim_chain;
+
+typedef struct {
+    pq3_session s;
+    unsigned dev;
+    int has_key;
+    int64_t last_own_chain;   /* the chain of our current ratchet key */
+    int64_t own_offer_chain;  /* the chain that offered our outstanding ek */
+    int64_t peer_offer_chain; /* the chain that offered the peer's ek we hold */
+    int64_t rk_prefix;        /* chains folded into our root key */
+} sim_side;
+
+/* A state compromise of one side, followed until it heals. */
+typedef struct {
+    int active;
+    unsigned victim;
+    uint64_t seq;         /* link messages sealed before the capture */
+    int64_t known_key;    /* chain whose ratchet scalar the attacker holds, or -1 */
+    int64_t known_dk;     /* chain whose offered dk the attacker holds, or -1 */
+    int64_t next_chain;   /* next chain to fold into the attacker's root key */
+    int rk_c, rk_q;       /* the classical / quantum attacker still knows the root key */
+    int64_t heal_c_chain; /* first chain the classical attacker cannot derive */
+    int real_active;      /* the captured copy still follows the victim */
+    pq3_session copy;
+} sim_capture;
+
+typedef struct {
+    sim_side side[2];
+    sim_chain *chains;
+    size_t n_chains, cap_chains;
+    uint64_t seq;         /* messages sealed on this link */
+    unsigned dir;         /* current sender */
+    unsigned run;         /* messages in the current turn */
+    uint64_t next_capture;
+    unsigned n_captures;
+    sim_capture cap[SIM_MAX_CAPTURES];
+} sim_link;
+
+typedef struct {
+    uint64_t due, order, id;
+    unsigned link, from;
+    int is_copy;
+    uint8_t *msg;
+    size_t len;
+} sim_packet;
+
+/* Message ledger states. */
+enum { M_NONE = 0, M_LOST = 1, M_ARRIVED = 2, M_OPENED = 3 };
+
+typedef struct {
+    const sim_config *cfg;
+    sim_stats *st;
+    uint64_t net;
+    sim_device dev[SIM_MAX_DEVICES];
+    sim_link link[SIM_MAX_LINKS];
+    unsigned n_links;
+    sim_packet *q;
+    size_t nq, capq;
+    uint64_t order, slot;
+    uint8_t *ledger;
+    size_t ledger_cap;
+    uint64_t next_id;
+    int counting;         /* 1 in the main phase: seals count as `sent` */
+    sim_drbg attacker_drbg;
+    pq3_rng attacker_rng;
+    uint8_t msg[SIM_BUF], body[SIM_BUF], body2[SIM_BUF], plain[SIM_BODY_MAX];
+    uint8_t state_buf[PQ3_STATE_MAX_BYTES];
+} sim;
+
+static uint64_t sim_now(const sim *w)
+{
+    return SIM_T0 + w->slot * w->cfg->step_seconds;
+}
+
+static void note(char *dst, size_t cap, const char *what, uint64_t slot, pq3_err err)
+{
+    if (dst[0] == '\0')
+        snprintf(dst, cap, "%s at slot %llu: %s", what, (unsigned long long)slot,
+                 pq3_strerror(err));
+}
+
+static pq3_err device_init(sim_device *d, const char *handle, const char *label, uint64_t seed)
+{
+    pq3_err err;
+    uint8_t enc[PQ3_CERT_MAX_BYTES];
+    size_t enc_len;
+
+    if ((err = drbg_init(&d->drbg, &d->rng, label, seed)) != PQ3_OK ||
+        (err = pq3_soft_key_generate(&d->account, &d->rng)) != PQ3_OK ||
+        (err = pq3_soft_key_generate(&d->device, &d->rng)) != PQ3_OK ||
+        (err = pq3_soft_signer(&d->account_signer, &d->account)) != PQ3_OK ||
+        (err = pq3_soft_signer(&d->device_signer, &d->device)) != PQ3_OK)
+        return err;
+    memset(&d->cert, 0, sizeof d->cert);
+    d->cert.handle_len = (uint8_t)strlen(handle);
+    memcpy(d->cert.handle, handle, d->cert.handle_len);
+    for (int i = 0; i < PQ3_DEVICE_ID_BYTES; i++)
+        d->cert.device_id[i] = (uint8_t)(label[0] + i);
+    memcpy(d->cert.auth_pub, d->device.pub, PQ3_ECDSA_PUB_BYTES);
+    d->cert.versions[0] = 1;
+    d->cert.n_versions = 1;
+    d->cert.created = SIM_T0 - SIM_DAY;
+    d->cert.expires = SIM_T0 + 3650 * (uint64_t)SIM_DAY;
+    if ((err = pq3_cert_issue(enc, sizeof enc, &enc_len, &d->cert, &d->account_signer)) != PQ3_OK)
+        return err;
+    return pq3_cert_verify(&d->cert, enc, enc_len, d->account.pub, SIM_T0);
+}
+
+static void device_wipe(sim_device *d)
+{
+    pq3_soft_key_wipe(&d->account);
+    pq3_soft_key_wipe(&d->device);
+    pq3_wipe(d, sizeof *d);
+}
+
+/* ---- the ledger of sealed messages -------------------------------------- */
+
+static int ledger_grow(sim *w, uint64_t id)
+{
+    if (id < w->ledger_cap)
+        return 1;
+    size_t n = w->ledger_cap ? w->ledger_cap * 2 : 4096;
+    while (n <= id)
+        n *= 2;
+    uint8_t *p = realloc(w->ledger, n);
+    if (p == NULL)
+        return 0;
+    memset(p + w->ledger_cap, 0, n - w->ledger_cap);
+    w->ledger = p;
+    w->ledger_cap = n;
+    return 1;
+}
+
+/* A body names its message: id (8 bytes), length (4), then bytes derived
+ * from the id, so a receiver can tell exactly what it decrypted. */
+static void make_body(uint8_t *b, size_t len, uint64_t id)
+{
+    for (size_t i = 0; i < len; i++)
+        b[i] = (uint8_t)(id * 131u + i * 7u + (i >> 8));
+    for (int i = 0; i < 8 && (size_t)i < len; i++)
+        b[i] = (uint8_t)(id >> (8 * i));
+    for (int i = 0; i < 4 && (size_t)(8 + i) < len; i++)
+        b[8 + i] = (uint8_t)(len >> (8 * i));
+}
+
+static int check_body(const uint8_t *b, size_t len, uint64_t id, uint8_t *scratch)
+{
+    if (len < 12 || len > SIM_BODY_MAX)
+        return 0;
+    make_body(scratch, len, id);
+    return memcmp(scratch, b, len) == 0;
+}
+
+/* ---- chain log and healing model ---------------------------------------- */
+
+static int64_t chain_find(const sim_link *l, const uint8_t key[32])
+{
+    for (size_t i = l->n_chains; i-- > 0;)
+        if (memcmp(l->chains[i].key, key, 32) == 0)
+            return (int64_t)i;
+    return -1;
+}
+
+/* Folds chain j into a capture's attacker knowledge (docs/NETWORK.md,
+ * "Healing"): the ECDH output of chain j is known when the attacker holds
+ * the scalar of chain j - 1's ratchet key (the receiver's key the new chain
+ * was made against, §11.2) -- or always for a quantum attacker; the KEM
+ * output is known when the chain carries no CT or answers the offer whose
+ * dk was captured. */
+static void capture_fold(sim *w, sim_link *l, sim_capture *c, int64_t j)
+{
+    const sim_chain *ch = &l->chains[j];
+    int ecdh_known = j >= 1 && j - 1 == c->known_key;
+    int kem_known = !(ch->flags & PQ3_MSG_CT) || (ch->answers >= 0 && ch->answers == c->known_dk);
+    /* a chain made before the capture (in flight to the victim) heals at once */
+    uint64_t d = ch->first_seq >= c->seq ? ch->first_seq - c->seq + 1 : 1;
+
+    if (c->rk_c && !(ecdh_known && kem_known)) {
+        c->rk_c = 0;
+        c->heal_c_chain = j;
+        w->st->healed_c++;
+        w->st->heal_c_sum += d;
+        if (d > w->st->heal_c_max)
+            w->st->heal_c_max = d;
+    }
+    if (c->rk_q && !kem_known) {
+        c->rk_q = 0;
+        w->st->healed_q++;
+        w->st->heal_q_sum += d;
+        if (d > w->st->heal_q_max)
+            w->st->heal_q_max = d;
+    }
+}
+
+static void capture_advance(sim *w, sim_link *l, sim_capture *c)
+{
+    while (c->active && (c->rk_c || c->rk_q) && c->next_chain < (int64_t)l->n_chains)
+        capture_fold(w, l, c, c->next_chain++);
+    if (!c->rk_c && !c->rk_q && !c->real_active) {
+        pq3_session_wipe(&c->copy);
+        c->active = 0;
+    }
+}
+
+static void capture_take(sim *w, sim_link *l, unsigned victim)
+{
+    sim_capture *c = NULL;
+    for (unsigned i = 0; i < SIM_MAX_CAPTURES; i++)
+        if (!l->cap[i].active) {
+            c = &l->cap[i];
+            break;
+        }
+    if (c == NULL)
+        return;   /* all slots busy: this sample is skipped */
+    const sim_side *v = &l->side[victim];
+    c->active = 1;
+    c->victim = victim;
+    c->seq = l->seq;
+    c->known_key = (v->s.flags & PQ3_ST_SEND) ? v->last_own_chain : -1;
+    c->known_dk = (v->s.flags & PQ3_ST_MY_OFFER) ? v->own_offer_chain : -1;
+    c->next_chain = v->rk_prefix;
+    c->rk_c = c->rk_q = 1;
+    c->heal_c_chain = INT64_MAX;
+    c->real_active = 1;
+    c->copy = v->s;
+    w->st->captures++;
+    capture_advance(w, l, c);
+}
+
+/* ---- sealing and opening ------------------------------------------------ */
+
+static void sample_state(sim *w, const pq3_session *s)
+{
+    size_t n = 0;
+    if (pq3_session_serialize(s, w->state_buf, sizeof w->state_buf, &n) != PQ3_OK) {
+        w->st->unexpected++;
+        note(w->st->first_unexpected, sizeof w->st->first_unexpected, "serialize", w->slot,
+             PQ3_ERR_STATE);
+        return;
+    }
+    pq3_wipe(w->state_buf, n);
+    w->st->state_samples++;
+    w->st->sum_state_bytes += n;
+    if (n > w->st->max_state_bytes)
+        w->st->max_state_bytes = n;
+}
+
+/* Seals one message on link l from side `from` into w->msg; records the
+ * chain log and the wire statistics. *id gets the message's ledger id. */
+static pq3_err sim_seal(sim *w, unsigned li, unsigned from, uint8_t content_type, size_t body_len,
+                        size_t *len, uint64_t *id)
+{
+    sim_link *l = &w->link[li];
+    sim_side *sd = &l->side[from];
+    sim_device *dv = &w->dev[sd->dev];
+    pq3_message_info mi;
+    pq3_err err;
+
+    if (!ledger_grow(w, w->next_id))
+        return PQ3_ERR_NOMEM;
+    *id = w->next_id++;
+    make_body(w->plain, body_len, *id);
+    err = pq3_session_seal(&sd->s, &dv->device_signer, &w->cfg->policy, sim_now(w), &dv->rng,
+                           content_type, w->plain, body_len, NULL, 0, w->msg, sizeof w->msg, len);
+    if (err != PQ3_OK)
+        return err;
+    if ((err = pq3_message_peek(&mi, w->msg, *len)) != PQ3_OK)
+        return err;
+
+    /* the captured copies of this side seal too (with the attacker's own
+     * randomness), so their state machine follows the victim's */
+    for (unsigned i = 0; i < SIM_MAX_CAPTURES; i++) {
+        sim_capture *c = &l->cap[i];
+        size_t n;
+        if (c->active && c->real_active && c->victim == from &&
+            pq3_session_seal(&c->copy, &dv->device_signer, &w->cfg->policy, sim_now(w),
+                             &w->attacker_rng, content_type, w->plain, body_len, NULL, 0,
+                             w->body2, sizeof w->body2, &n) != PQ3_OK) {
+            w->st->real_bad++;
+            note(w->st->first_real_bad, sizeof w->st->first_real_bad, "captured copy seal",
+                 w->slot, PQ3_ERR_STATE);
+            c->real_active = 0;
+        }
+    }
+
+    int64_t j;
+    if (!sd->has_key || memcmp(l->chains[sd->last_own_chain].key, mi.ratchet_key, 32) != 0) {
+        /* a new chain (§11.1): the sender folded it into its root key */
+        if (l->n_chains == l->cap_chains) {
+            size_t n = l->cap_chains ? l->cap_chains * 2 : 256;
+            sim_chain *p = realloc(l->chains, n * sizeof *p);
+            if (p == NULL)
+                return PQ3_ERR_NOMEM;
+            l->chains = p;
+            l->cap_chains = n;
+        }
+        j = (int64_t)l->n_chains++;
+        sim_chain *ch = &l->chains[j];
+        memset(ch, 0, sizeof *ch);
+        memcpy(ch->key, mi.ratchet_key, 32);
+        ch->creator = (uint8_t)from;
+        ch->flags = mi.flags;
+        ch->answers = (mi.flags & PQ3_MSG_CT) ? sd->peer_offer_chain : -1;
+        ch->first_seq = l->seq;
+        sd->has_key = 1;
+        sd->last_own_chain = j;
+        sd->rk_prefix = j + 1;
+        if (mi.flags & PQ3_MSG_CT)
+            sd->peer_offer_chain = -1;
+        if (mi.flags & PQ3_MSG_EK)
+            sd->own_offer_chain = j;
+    } else {
+        j = sd->last_own_chain;
+    }
+
+    /* KEM payloads: the first message of a chain carrying its ek / ct is
+     * the send; any later one carrying it again is a re-send */
+    sim_chain *ch = &l->chains[j];
+    if (mi.flags & PQ3_MSG_EK) {
+        if (ch->ek_seen) {
+            w->st->kem_resends++;
+            w->st->kem_resend_bytes += SIM_EXT_EK;
+        } else {
+            w->st->kem_first++;
+            ch->ek_seen = 1;
+        }
+    }
+    if (mi.flags & PQ3_MSG_CT) {
+        if (ch->ct_seen) {
+            w->st->kem_resends++;
+            w->st->kem_resend_bytes += SIM_EXT_CT;
+        } else {
+            w->st->kem_first++;
+            ch->ct_seen = 1;
+        }
+    }
+
+    l->seq++;
+    w->st->wire_bytes += *len;
+    if (*len > w->st->max_msg_bytes)
+        w->st->max_msg_bytes = *len;
+    if (w->counting) {
+        if (content_type == PQ3_CONTENT_RECEIPT)
+            w->st->receipts++;
+        else
+            w->st->sent++;
+    }
+    sample_state(w, &sd->s);
+    for (unsigned i = 0; i < SIM_MAX_CAPTURES; i++)
+        if (l->cap[i].active)
+            capture_advance(w, l, &l->cap[i]);
+    return PQ3_OK;
+}
+
+/* The captured copies of the receiver open the same message: before the
+ * model says the classical attacker lost the root key, they must open it
+ * exactly like the victim; the first difference must be PQ3_ERR_VERIFY on a
+ * chain the model counts as healed. */
+static void real_check(sim *w, sim_link *l, unsigned to, int64_t j, const uint8_t *msg,
+                       size_t len, pq3_err err_v, const pq3_opened *info_v)
+{
+    for (unsigned i = 0; i < SIM_MAX_CAPTURES; i++) {
+        sim_capture *c = &l->cap[i];
+        pq3_opened info;
+        if (!c->active || !c->real_active || c->victim != to)
+            continue;
+        pq3_err err = pq3_session_open(&c->copy, sim_now(w), msg, len, w->body2,
+                                       sizeof w->body2, &info);
+        int healed = j >= c->heal_c_chain;
+        if (err == err_v && (err != PQ3_OK || (info.body_len == info_v->body_len &&
+                                               memcmp(w->body2, w->body, info.body_len) == 0))) {
+            if (err == PQ3_OK && healed) {
+                w->st->real_bad++;
+                note(w->st->first_real_bad, sizeof w->st->first_real_bad,
+                     "captured copy decrypted a healed chain", w->slot, err);
+                c->real_active = 0;
+            } else {
+                w->st->real_agree++;
+            }
+        } else {
+            c->real_active = 0;
+            if (err_v == PQ3_OK && err == PQ3_ERR_VERIFY && healed) {
+                w->st->real_healed++;
+            } else {
+                w->st->real_bad++;
+                note(w->st->first_real_bad, sizeof w->st->first_real_bad,
+                     healed ? "captured copy diverged oddly" : "captured copy lost a known chain",
+                     w->slot, err);
+            }
+        }
+        pq3_wipe(w->body2, sizeof w->body2);
+        capture_advance(w, l, c);
+    }
+}
+
+static void sim_deliver(sim *w, const sim_packet *p)
+{
+    sim_link *l = &w->link[p->link];
+    unsigned to = 1u - p->from;
+    sim_side *sd = &l->side[to];
+    pq3_opened info;
+    pq3_message_info mi;
+    int64_t j = -1;
+
+    if (p->is_copy && w->counting)
+        w->st->dup_copies++;
+    if (w->ledger[p->id] < M_ARRIVED) {
+        w->ledger[p->id] = M_ARRIVED;
+        if (w->counting)
+            w->st->net_delivered++;
+    }
+    memset(&info, 0, sizeof info);
+    pq3_err err = pq3_session_open(&sd->s, sim_now(w), p->msg, p->len, w->body, sizeof w->body,
+                                   &info);
+    if (pq3_message_peek(&mi, p->msg, p->len) == PQ3_OK)
+        j = chain_find(l, mi.ratchet_key);
+    real_check(w, l, to, j, p->msg, p->len, err, &info);
+
+    if (err == PQ3_OK) {
+        if (w->ledger[p->id] == M_OPENED) {
+            w->st->double_open++;
+        } else {
+            w->ledger[p->id] = M_OPENED;
+            if (w->counting)
+                w->st->opened++;
+            else
+                w->st->after_heal_ok++;
+        }
+        if (!check_body(w->body, info.body_len, p->id, w->plain))
+            w->st->body_mismatch++;
+        if (info.new_chain && j >= 0)
+            sd->rk_prefix = j + 1;
+        if (info.kem_offered && j >= 0)
+            sd->peer_offer_chain = j;
+        if (info.kem_completed) {
+            w->st->kem_steps++;
+            if (j >= 0 && (l->chains[j].flags & PQ3_MSG_CT))
+                sd->own_offer_chain = -1;
+        }
+        sample_state(w, &sd->s);
+    } else if (w->ledger[p->id] == M_OPENED) {
+        if (err == PQ3_ERR_REPLAY)
+            w->st->replays++;
+        else {
+            w->st->dup_other++;
+            note(w->st->first_unexpected, sizeof w->st->first_unexpected,
+                 "copy of an opened message", w->slot, err);
+        }
+    } else if (err == PQ3_ERR_LIMIT) {
+        w->st->limits++;
+    } else {
+        w->st->unexpected++;
+        note(w->st->first_unexpected, sizeof w->st->first_unexpected, "open", w->slot, err);
+    }
+    pq3_wipe(w->body, sizeof w->body);
+}
+
+/* ---- the network -------------------------------------------------------- */
+
+static pq3_err enqueue(sim *w, unsigned li, unsigned from, uint64_t id, const uint8_t *msg,
+                       size_t len, uint64_t due, int is_copy)
+{
+    if (w->nq == w->capq) {
+        size_t n = w->capq ? w->capq * 2 : 64;
+        sim_packet *p = realloc(w->q, n * sizeof *p);
+        if (p == NULL)
+            return PQ3_ERR_NOMEM;
+        w->q = p;
+        w->capq = n;
+    }
+    sim_packet *p = &w->q[w->nq];
+    p->msg = malloc(len);
+    if (p->msg == NULL)
+        return PQ3_ERR_NOMEM;
+    memcpy(p->msg, msg, len);
+    p->len = len;
+    p->due = due;
+    p->order = w->order++;
+    p->id = id;
+    p->link = li;
+    p->from = from;
+    p->is_copy = is_copy;
+    w->nq++;
+    return PQ3_OK;
+}
+
+/* The network takes a sealed message (in w->msg). */
+static pq3_err transmit(sim *w, unsigned li, unsigned from, uint64_t id, size_t len, int perfect)
+{
+    const sim_config *cfg = w->cfg;
+    pq3_err err;
+    if (!perfect && rnd01(&w->net) < cfg->loss) {
+        w->ledger[id] = M_LOST;
+        if (w->counting)
+            w->st->lost++;
+        return PQ3_OK;
+    }
+    uint64_t due = w->slot + 1 + (perfect ? 0 : rndn(&w->net, cfg->reorder + 1));
+    if ((err = enqueue(w, li, from, id, w->msg, len, due, 0)) != PQ3_OK)
+        return err;
+    if (!perfect && rnd01(&w->net) < cfg->dup)
+        err = enqueue(w, li, from, id, w->msg, len, due + rndn(&w->net, cfg->dup_delay + 1), 1);
+    return err;
+}
+
+static int packet_cmp(const void *a, const void *b)
+{
+    const sim_packet *x = a, *y = b;
+    if (x->due != y->due)
+        return x->due < y->due ? -1 : 1;
+    return x->order < y->order ? -1 : (x->order > y->order);
+}
+
+/* Delivers every packet due by the current slot. */
+static void deliver_due(sim *w)
+{
+    size_t n = 0;
+    if (w->nq == 0)
+        return;
+    qsort(w->q, w->nq, sizeof *w->q, packet_cmp);
+    while (n < w->nq && w->q[n].due <= w->slot)
+        n++;
+    for (size_t i = 0; i < n; i++) {
+        sim_deliver(w, &w->q[i]);
+        free(w->q[i].msg);
+    }
+    memmove(w->q, w->q + n, (w->nq - n) * sizeof *w->q);
+    w->nq -= n;
+}
+
+/* ---- set-up ------------------------------------------------------------- */
+
+static pq3_err link_init(sim *w, unsigned li)
+{
+    sim_link *l = &w->link[li];
+    sim_device *a = &w->dev[0], *b = &w->dev[li + 1];
+    pq3_prekey_secret pk;
+    pq3_prekey_bundle bundle;
+    uint8_t enc[PQ3_PREKEY_BUNDLE_BYTES];
+    pq3_opened info;
+    size_t len;
+    uint64_t id;
+    pq3_err err;
+
+    memset(l, 0, sizeof *l);
+    for (unsigned s = 0; s < 2; s++) {
+        l->side[s].dev = s == 0 ? 0 : li + 1;
+        l->side[s].last_own_chain = l->side[s].own_offer_chain = -1;
+        l->side[s].peer_offer_chain = -1;
+    }
+    l->next_capture = w->cfg->capture_every;
+    if ((err = pq3_prekey_generate(&pk, 1 + li, SIM_T0, SIM_T0 + 7 * SIM_DAY, &b->device_signer,
+                                   &b->rng)) != PQ3_OK)
+        return err;
+    if ((err = pq3_prekey_encode(enc, &pk.bundle)) != PQ3_OK ||
+        (err = pq3_prekey_verify(&bundle, enc, sizeof enc, &b->cert, SIM_T0)) != PQ3_OK ||
+        (err = pq3_session_start(&l->side[0].s, &a->cert, &b->cert, &bundle, SIM_T0, &a->rng)) !=
+            PQ3_OK ||
+        (err = sim_seal(w, li, 0, PQ3_CONTENT_MESSAGE, 32, &len, &id)) != PQ3_OK)
+        goto done;
+    /* the session start is delivered outside the simulated network */
+    err = pq3_session_accept(&l->side[1].s, &b->cert, &a->cert, &pk, SIM_T0, w->msg, len, w->body,
+                             sizeof w->body, &info);
+    if (err == PQ3_OK) {
+        w->ledger[id] = M_OPENED;
+        l->side[1].rk_prefix = 1;
+        if (info.kem_offered)
+            l->side[1].peer_offer_chain = 0;
+    }
+    pq3_wipe(w->body, sizeof w->body);
+done:
+    pq3_prekey_secret_wipe(&pk);
+    return err;
+}
+
+static const char *const handles[SIM_MAX_DEVICES] = {
+    "mailto:a@example.org", "mailto:b@example.org", "mailto:c@example.org"
+};
+static const char *const labels[SIM_MAX_DEVICES] = { "sim-a", "sim-b", "sim-c" };
+
+static pq3_err sim_new(sim **out, const sim_config *cfg, sim_stats *st)
+{
+    sim *w = calloc(1, sizeof *w);
+    pq3_err err;
+    *out = w;
+    if (w == NULL)
+        return PQ3_ERR_NOMEM;
+    w->cfg = cfg;
+    w->st = st;
+    w->net = cfg->seed ^ 0x6e6574776f726bu;
+    w->n_links = (cfg->devices >= 3 ? 3 : 2) - 1;
+    if ((err = drbg_init(&w->attacker_drbg, &w->attacker_rng, "sim-attacker", cfg->seed)) !=
+        PQ3_OK)
+        return err;
+    for (unsigned d = 0; d <= w->n_links; d++)
+        if ((err = device_init(&w->dev[d], handles[d], labels[d], cfg->seed)) != PQ3_OK)
+            return err;
+    for (unsigned li = 0; li < w->n_links; li++)
+        if ((err = link_init(w, li)) != PQ3_OK)
+            return err;
+    return PQ3_OK;
+}
+
+static void sim_free(sim *w)
+{
+    if (w == NULL)
+        return;
+    for (size_t i = 0; i < w->nq; i++)
+        free(w->q[i].msg);
+    free(w->q);
+    free(w->ledger);
+    for (unsigned li = 0; li < SIM_MAX_LINKS; li++) {
+        free(w->link[li].chains);
+        w->link[li].chains = NULL;
+    }
+    for (unsigned d = 0; d < SIM_MAX_DEVICES; d++)
+        device_wipe(&w->dev[d]);
+    /* sessions, captured copies and buffers: wiped whole */
+    pq3_wipe(w, sizeof *w);
+    free(w);
+}
+
+/* ---- probes ------------------------------------------------------------- */
+
+static int probe(int stale)
+{
+    sim_config cfg = sim_config_default("probe", 1, 0);
+    sim_stats st;
+    sim *w = NULL;
+    size_t len[2];
+    uint8_t m1[SIM_BUF];
+    uint64_t id;
+    pq3_opened info;
+    int ok = 0;
+
+    memset(&st, 0, sizeof st);
+    cfg.capture_every = 0;
+    if (sim_new(&w, &cfg, &st) != PQ3_OK)
+        goto done;
+    pq3_session *a = &w->link[0].side[0].s, *b = &w->link[0].side[1].s;
+    if (!stale) {
+        /* two messages of one chain, the second delivered first */
+        if (sim_seal(w, 0, 0, PQ3_CONTENT_MESSAGE, 32, &len[0], &id) != PQ3_OK)
+            goto done;
+        memcpy(m1, w->msg, len[0]);
+        if (sim_seal(w, 0, 0, PQ3_CONTENT_MESSAGE, 32, &len[1], &id) != PQ3_OK)
+            goto done;
+        ok = pq3_session_open(b, SIM_T0, w->msg, len[1], w->body, sizeof w->body, &info) ==
+                 PQ3_OK &&
+             pq3_session_open(b, SIM_T0, m1, len[0], w->body, sizeof w->body, &info) == PQ3_OK;
+    } else {
+        /* a message of a chain two chains back, replayed */
+        if (sim_seal(w, 0, 0, PQ3_CONTENT_MESSAGE, 32, &len[0], &id) != PQ3_OK)
+            goto done;
+        memcpy(m1, w->msg, len[0]);
+        if (pq3_session_open(b, SIM_T0, m1, len[0], w->body, sizeof w->body, &info) != PQ3_OK)
+            goto done;
+        for (int r = 0; r < 2; r++)
+            if (sim_seal(w, 0, 1, PQ3_CONTENT_MESSAGE, 32, &len[1], &id) != PQ3_OK ||
+                pq3_session_open(a, SIM_T0, w->msg, len[1], w->body, sizeof w->body, &info) !=
+                    PQ3_OK ||
+                sim_seal(w, 0, 0, PQ3_CONTENT_MESSAGE, 32, &len[1], &id) != PQ3_OK ||
+                pq3_session_open(b, SIM_T0, w->msg, len[1], w->body, sizeof w->body, &info) !=
+                    PQ3_OK)
+                goto done;
+        ok = pq3_session_open(b, SIM_T0, m1, len[0], w->body, sizeof w->body, &info) ==
+             PQ3_ERR_REPLAY;
+    }
+done:
+    sim_free(w);
+    return ok;
+}
+
+int sim_probe_ooo(void)
+{
+    return probe(0);
+}
+
+int sim_probe_stale_replay(void)
+{
+    return probe(1);
+}
+
+/* ---- a run -------------------------------------------------------------- */
+
+sim_config sim_config_default(const char *name, uint64_t seed, uint64_t messages)
+{
+    sim_config c;
+    memset(&c, 0, sizeof c);
+    c.name = name;
+    c.seed = seed;
+    c.devices = 2;
+    c.messages = messages;
+    c.switch_prob = 0.5;
+    c.body_min = 16;
+    c.body_max = 200;
+    c.step_seconds = 30;
+    c.policy = pq3_rekey_policy_default();
+    c.capture_every = 200;
+    c.heal_rounds = 4;
+    return c;
+}
+
+static double mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* One message from the link's current sender through the network. */
+static pq3_err send_one(sim *w, unsigned li, int perfect)
+{
+    const sim_config *cfg = w->cfg;
+    sim_link *l = &w->link[li];
+    unsigned span = cfg->body_max > cfg->body_min ? cfg->body_max - cfg->body_min + 1 : 1;
+    size_t body_len = cfg->body_min + rndn(&w->net, span);
+    size_t len;
+    uint64_t id;
+    pq3_err err;
+
+    if (body_len < 12)
+        body_len = 12;
+    if (body_len > SIM_BODY_MAX)
+        body_len = SIM_BODY_MAX;
+    if ((err = sim_seal(w, li, l->dir, PQ3_CONTENT_MESSAGE, body_len, &len, &id)) != PQ3_OK)
+        return err;
+    return transmit(w, li, l->dir, id, len, perfect);
+}
+
+pq3_err sim_run(const sim_config *cfg, sim_stats *st)
+{
+    sim *w = NULL;
+    pq3_err err;
+    double t0 = mono_seconds();
+
+    memset(st, 0, sizeof *st);
+    st->name = cfg->name;
+    if (cfg->needs_ooo && !sim_probe_ooo()) {
+        st->skipped = 1;
+        snprintf(st->skip_reason, sizeof st->skip_reason,
+                 "the library rejects a message that arrives before an earlier one of its chain "
+                 "(no skipped message keys yet)");
+        return PQ3_OK;
+    }
+    if (cfg->needs_stale_replay && !sim_probe_stale_replay()) {
+        st->skipped = 1;
+        snprintf(st->skip_reason, sizeof st->skip_reason,
+                 "the library does not report a copy of a message two chains back as PQ3_ERR_REPLAY");
+        return PQ3_OK;
+    }
+    if ((err = sim_new(&w, cfg, st)) != PQ3_OK)
+        goto done;
+
+    /* the main phase */
+    w->counting = 1;
+    while (st->sent < cfg->messages) {
+        w->slot++;
+        deliver_due(w);
+        unsigned li = rndn(&w->net, w->n_links);
+        sim_link *l = &w->link[li];
+        if (cfg->capture_every && l->seq >= l->next_capture) {
+            capture_take(w, l, l->n_captures++ & 1u);
+            l->next_capture += cfg->capture_every;
+        }
+        if ((err = send_one(w, li, 0)) != PQ3_OK)
+            goto done;
+        if (cfg->burst > 0) {
+            if (++l->run >= cfg->burst) {
+                l->dir ^= 1u;
+                l->run = 0;
+            }
+        } else if (rnd01(&w->net) < cfg->switch_prob) {
+            l->dir ^= 1u;
+        }
+    }
+    /* everything still in flight arrives */
+    while (w->nq > 0) {
+        w->slot++;
+        deliver_due(w);
+    }
+    /* the network heals: ping-pong on every link */
+    w->counting = 0;
+    for (unsigned li = 0; li < w->n_links; li++) {
+        sim_link *l = &w->link[li];
+        for (unsigned r = 0; r < 2 * cfg->heal_rounds; r++) {
+            l->dir = r & 1u;
+            uint64_t before = st->after_heal_ok;
+            w->slot++;
+            if ((err = send_one(w, li, 1)) != PQ3_OK)
+                goto done;
+            w->slot++;
+            deliver_due(w);
+            if (st->after_heal_ok == before)
+                st->after_heal_fail++;
+        }
+    }
+    err = PQ3_OK;
+done:
+    st->setup_err = err;
+    st->seconds = mono_seconds() - t0;
+    sim_free(w);
+    return err;
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+void sim_print_header(FILE *f)
+{
+    fprintf(f, "| scenario | sent | delivered | network | B/msg mean | B/msg max | state max B | "
+               "KEM sent | KEM re-sent | heal classical mean/max | heal PQ mean/max | "
+               "replays | errors | s |\n");
+    fprintf(f, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+}
+
+static double ratio(uint64_t a, uint64_t b)
+{
+    return b == 0 ? 0.0 : (double)a / (double)b;
+}
+
+void sim_print_row(FILE *f, const sim_stats *st)
+{
+    if (st->skipped) {
+        fprintf(f, "| %s | skipped: %s |||||||||||||\n", st->name, st->skip_reason);
+        return;
+    }
+    uint64_t all = st->sent + st->receipts;
+    fprintf(f,
+            "| %s | %llu | %.2f%% | %.2f%% | %.0f | %llu | %zu | %llu | %llu | %.1f / %llu | "
+            "%.1f / %llu | %llu | %llu | %.1f |\n",
+            st->name, (unsigned long long)st->sent, 100.0 * ratio(st->opened, st->sent),
+            100.0 * ratio(st->net_delivered, st->sent), ratio(st->wire_bytes, all),
+            (unsigned long long)st->max_msg_bytes, st->max_state_bytes,
+            (unsigned long long)st->kem_first, (unsigned long long)st->kem_resends,
+            ratio(st->heal_c_sum, st->healed_c), (unsigned long long)st->heal_c_max,
+            ratio(st->heal_q_sum, st->healed_q), (unsigned long long)st->heal_q_max,
+            (unsigned long long)st->replays,
+            (unsigned long long)(st->unexpected + st->dup_other + st->double_open +
+                                 st->body_mismatch),
+            st->seconds);
+}
+
+void sim_print_checks(FILE *f, const sim_stats *st)
+{
+    if (st->skipped) {
+        fprintf(f, "%s: SKIPPED: %s\n", st->name, st->skip_reason);
+        return;
+    }
+    fprintf(f,
+            "%s: sent %llu, receipts %llu, lost %llu, extra copies %llu, network delivered %llu, "
+            "opened %llu, double opens %llu, body mismatches %llu, replays %llu, copies "
+            "rejected otherwise %llu, limits %llu, unexpected errors %llu%s%s; captures %llu "
+            "(healed classical %llu, PQ %llu), captured-copy checks agree %llu healed %llu bad "
+            "%llu%s%s; after healing ok %llu fail %llu; KEM steps %llu\n",
+            st->name, (unsigned long long)st->sent, (unsigned long long)st->receipts,
+            (unsigned long long)st->lost, (unsigned long long)st->dup_copies,
+            (unsigned long long)st->net_delivered, (unsigned long long)st->opened,
+            (unsigned long long)st->double_open, (unsigned long long)st->body_mismatch,
+            (unsigned long long)st->replays, (unsigned long long)st->dup_other,
+            (unsigned long long)st->limits, (unsigned long long)st->unexpected,
+            st->first_unexpected[0] ? " -- first: " : "", st->first_unexpected,
+            (unsigned long long)st->captures, (unsigned long long)st->healed_c,
+            (unsigned long long)st->healed_q, (unsigned long long)st->real_agree,
+            (unsigned long long)st->real_healed, (unsigned long long)st->real_bad,
+            st->first_real_bad[0] ? " -- first: " : "", st->first_real_bad,
+            (unsigned long long)st->after_heal_ok, (unsigned long long)st->after_heal_fail,
+            (unsigned long long)st->kem_steps);
+}
