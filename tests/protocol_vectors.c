@@ -161,7 +161,8 @@ char *pq3tv_generate(void)
     static fx_pair x; /* large */
     static uint8_t msg[16384], body[16384];
     script_step st[N_MESSAGES];
-    cJSON *root = cJSON_CreateObject(), *arr, *o;
+    cJSON *root = cJSON_CreateObject(), *arr, *o, *snaps;
+    int age_step = -1, snap_ct = 0, snap_offer = 0;
     pq3_rekey_policy pol = pq3_rekey_policy_default();
     rec_rng rr_a, rr_b;
     pq3_rng rng_a, rng_b;
@@ -245,12 +246,28 @@ char *pq3tv_generate(void)
 
     script(st);
     arr = cJSON_CreateArray();
+    snaps = cJSON_CreateArray();
     for (int i = 0; i < N_MESSAGES && ok; i++) {
         fx_party *from = st[i].alice ? &x.alice : &x.bob;
         pq3_session *ss = st[i].alice ? &x.a : &x.b, *rs = st[i].alice ? &x.b : &x.a;
         rec_rng *rr = st[i].alice ? &rr_a : &rr_b;
         pq3_rng *rng = st[i].alice ? &rng_a : &rng_b;
         pq3_session before = *ss;
+        int snap = i == 0 || i == 1;
+
+        /* One direction change after the long gap happens exactly at
+         * pq_time + max_age, with nothing else triggering an offer: it
+         * must offer (§11.3: age >= max_age). Later times shift with it. */
+        if (age_step < 0 && i >= 120 && !(ss->flags & (PQ3_ST_SEND | PQ3_ST_MY_OFFER |
+                                                       PQ3_ST_PEER_OFFER)) &&
+            ss->pq_count < VEC_MAX_MESSAGES && !st[i].constrained &&
+            ss->pq_time + VEC_MAX_AGE >= st[i - 1].time) {
+            uint64_t t = ss->pq_time + VEC_MAX_AGE;
+            for (int j = N_MESSAGES - 1; j >= i; j--)
+                st[j].time = st[j].time - st[i].time + t;
+            age_step = i;
+            snap = 1;
+        }
         char text[160], ad[32];
         size_t tlen, adlen = 0;
         uint8_t ck[32], mk[32], xk[48], mki[16], ss_ecdh[32], ss_kem[32];
@@ -333,8 +350,35 @@ char *pq3tv_generate(void)
         add_hex(o, "aes_iv", xk, 16);
         cJSON_AddItemToArray(arr, o);
         (void)answered;
+        /* State snapshots (A.7): the start, the first repeated START, the
+         * exact-age step, the first repeated CT and the first stored offer. */
+        if (!snap_ct && (msg[2] & PQ3_MSG_CT) && !dc)
+            snap = snap_ct = 1;
+        if (!snap_offer && (rs->flags & PQ3_ST_PEER_OFFER))
+            snap = snap_offer = 1;
+        if (snap) {
+            size_t la, lb;
+            uint8_t *sa = fx_state(&x.a, &la), *sb;
+            cJSON *so = cJSON_CreateObject();
+            sb = fx_state(&x.b, &lb);
+            cJSON_AddNumberToObject(so, "step", i);
+            if (sa == NULL || sb == NULL)
+                ok = fail("snapshot", i);
+            else {
+                add_hex(so, "alice", sa, la);
+                add_hex(so, "bob", sb, lb);
+            }
+            free(sa);
+            free(sb);
+            cJSON_AddItemToArray(snaps, so);
+        }
+        if (age_step == i && !(msg[2] & PQ3_MSG_EK))
+            ok = fail("the exact-age step did not offer", i);
     }
+    if (age_step < 0)
+        ok = fail("no exact-age step", -1);
     cJSON_AddItemToObject(root, "messages", arr);
+    cJSON_AddItemToObject(root, "snapshots", snaps);
     if (!ok)
         goto out;
     o = cJSON_CreateObject();

@@ -27,10 +27,11 @@ static void test_start_and_reply(void)
     CHECK(memcmp(x.a.rk, x.b.rk, 32) == 0);
     CHECK(memcmp(x.a.cks, x.b.ckr, 32) == 0);
 
-    /* Second message of alice's first chain: no START (no repetition). */
+    /* Second message of alice's first chain: START repeated until bob's
+     * answer acknowledges it (§11.4). */
     CHECK_OK(send_msg(&x.alice, &x.a, NULL, FX_T0 + 1, "second", msg, sizeof msg, &len));
-    CHECK(msg[2] == 0);
-    CHECK(len == PQ3_MSG_FIXED_BYTES + pq3_padme_padded_size(7));
+    CHECK(msg[2] == PQ3_MSG_START);
+    CHECK(len == PQ3_MSG_FIXED_BYTES + 48 + PQ3_MLKEM1024_CT_BYTES + pq3_padme_padded_size(7));
     CHECK_OK(pq3_session_open(&x.b, FX_T0 + 1, msg, len, body, sizeof body, &info));
     CHECK(info.body_len == 6 && memcmp(body, "second", 6) == 0);
     CHECK(!info.new_chain);
@@ -178,12 +179,12 @@ static void test_repetition(void)
     }
     for (int i = 0; i < 3; i++) {
         CHECK_OK(send_msg(&x.bob, &x.b, &pol, FX_T0, "rep", msg, sizeof msg, &len));
-        CHECK(msg[2] == PQ3_MSG_EK);
+        CHECK(msg[2] == (i == 0 ? PQ3_MSG_EK : 0)); /* an offer: first message only */
         CHECK_OK(pq3_session_open(&x.a, FX_T0, msg, len, body, sizeof body, &info));
     }
     for (int i = 0; i < 3; i++) {
         CHECK_OK(send_msg(&x.alice, &x.a, &pol, FX_T0, "rep", msg, sizeof msg, &len));
-        CHECK(msg[2] == (PQ3_MSG_CT | PQ3_MSG_EK));
+        CHECK(msg[2] == (i == 0 ? (PQ3_MSG_CT | PQ3_MSG_EK) : PQ3_MSG_CT));
         CHECK_OK(pq3_session_open(&x.b, FX_T0, msg, len, body, sizeof body, &info));
         CHECK(info.kem_completed == (i == 0));
     }

@@ -98,7 +98,7 @@ int main(void)
     {
         uint8_t *m = malloc(la);
         size_t off = 6 + (2 + x.a.self.handle_len + 16 + 33) +
-                     (2 + x.a.peer.handle_len + 16 + 33) + 32 + 4 + 32 + 4 + 8 + 32 + 4;
+                     (2 + x.a.peer.handle_len + 16 + 33) + 32 + 4 + 32 + 4 + 8 + 32 + 8 + 32 + 4;
         memcpy(m, sa, la);
         m[off] ^= 1; /* our ratchet scalar no longer matches our public key */
         CHECK_ERR(pq3_session_deserialize(&t, m, la), PQ3_ERR_KEY);

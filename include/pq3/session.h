@@ -11,9 +11,13 @@
  * it was. Peer keys are validated once (when the session is created or
  * deserialized) and kept validated.
  *
- * Delivery must be in order in this version: a message that skips ahead is
- * rejected with PQ3_ERR_UNKNOWN, one already processed with PQ3_ERR_REPLAY.
- * Time is always the caller's `now` (u64 seconds); randomness comes from the
+ * Out-of-order delivery (§13.1) needs a skipped-key store (pq3_skipped),
+ * also owned by the caller and passed to pq3_session_open_ex /
+ * pq3_session_accept_ex; without one (pq3_session_open, pq3_session_accept)
+ * a message that skips ahead is rejected with PQ3_ERR_LIMIT and one already
+ * processed with PQ3_ERR_REPLAY. Session starts are checked against a
+ * per-prekey replay cache (pq3_start_cache, §10.4). Every list the state
+ * holds is bounded (§18). Time is always the caller's `now` (u64 seconds); randomness comes from the
  * caller's pq3_rng (NULL: system generator).
  */
 #ifndef PQ3_SESSION_H
@@ -53,22 +57,32 @@ extern "C" {
 
 /* Serialized state size bounds (§14). */
 #define PQ3_STATE_MAX_BYTES 12000
+/* Format version of the serialized session state (§14). */
+#define PQ3_STATE_FORMAT_VERSION 2
+
+/* Receipt body (§16.1): ratchet key of the acknowledged peer chain, u32 next
+ * index, u32 number of indices below it still missing. */
+#define PQ3_RECEIPT_BODY_BYTES 40
 
 /*
- * Rekey policy (§11.3). Defaults: 50 messages, 7 days, not constrained, no
- * header repetition. `constrained` is a per-call hint (the link is costly):
- * it defers the message-count trigger of an ML-KEM step, never the age
- * trigger. `repeat_headers` repeats the chain's START/EK/CT extension on
- * every message of the chain (§16).
+ * Rekey policy (§11.3). Defaults: 50 messages, 7 days, not constrained.
+ * `constrained` is a per-call hint (the link is costly): it defers the
+ * message-count trigger of an ML-KEM step, never the age trigger.
+ * `repeat_headers` is ignored since state format 2: header repetition until
+ * acknowledged (§11.4) is the protocol's behaviour, not an option; the field
+ * stays so that existing initializers compile. `receipt_interval` (seconds,
+ * default 0) rate-limits delivery receipts (§16.1): at most one per received
+ * peer chain and at most one per receipt_interval seconds.
  */
 typedef struct pq3_rekey_policy {
     uint32_t max_messages;
     uint64_t max_age;
     uint8_t constrained;
     uint8_t repeat_headers;
+    uint32_t receipt_interval;
 } pq3_rekey_policy;
 
-/* The default policy: {50, 604800, 0, 0}. */
+/* The default policy: {50, 604800, 0, 0, 0}. */
 PQ3_API pq3_rekey_policy pq3_rekey_policy_default(void);
 
 /* One side of a session (public data). */
@@ -121,7 +135,105 @@ typedef struct pq3_session {
     uint8_t my_dk[PQ3_MLKEM768_DK_BYTES];     /* our outstanding offer */
     uint8_t my_ek[PQ3_MLKEM768_EK_BYTES];
     uint8_t peer_ek[PQ3_MLKEM768_EK_BYTES];   /* the peer's unanswered offer */
+    /* State format 2 (§14): */
+    uint8_t prev_peer_pub[32]; /* ratchet key of the peer chain before peer_pub (RECV2) */
+    uint8_t session_id[32];    /* the initiator's first ratchet key E (§10.5) */
+    uint64_t last_receipt;     /* `now` of our last delivery receipt, 0 if none */
 } pq3_session;
+
+/* Session state flag of format 2: prev_peer_pub is set. */
+#define PQ3_ST_RECV2 0x20u
+
+/*
+ * Skipped message keys (§13.1): message keys of peer messages not yet
+ * received, kept by (peer ratchet key, index) so that late messages still
+ * open. Bounded three ways (§18): at most `max_jump` keys derived for one
+ * chain by one message, at most `max_keys` kept in all, each erased after
+ * `max_age` seconds or when used. A message that would exceed a bound is
+ * rejected with PQ3_ERR_LIMIT and changes nothing. Caller-owned and flat
+ * (about 160 KB: allocate it, do not put it on a small stack); holds
+ * secrets: wipe with pq3_skipped_wipe. One store per session (or per
+ * pq3_peer container). Entries at positions >= count are all zero.
+ */
+#define PQ3_SKIPPED_CAP 2048
+#define PQ3_SKIPPED_MAX_KEYS (PQ3_SKIPPED_CAP / 2)
+#define PQ3_SKIPPED_DEFAULT_JUMP 512u
+#define PQ3_SKIPPED_DEFAULT_KEYS 1024u
+#define PQ3_SKIPPED_DEFAULT_AGE 604800u
+#define PQ3_SKIPPED_HEADER_BYTES 26
+#define PQ3_SKIPPED_ENTRY_BYTES 76
+
+typedef struct pq3_skipped_key {
+    uint8_t ratchet_key[32];   /* public */
+    uint8_t mk[32];            /* secret */
+    uint64_t time;             /* `now` when it was stored */
+    uint32_t index;            /* public */
+    uint32_t reserved;         /* zero (no implicit padding) */
+} pq3_skipped_key;
+
+typedef struct pq3_skipped {
+    uint32_t max_jump;
+    uint32_t max_keys;         /* 1..PQ3_SKIPPED_MAX_KEYS */
+    uint64_t max_age;          /* seconds, >= 1 */
+    uint32_t count;
+    uint32_t reserved;
+    pq3_skipped_key keys[PQ3_SKIPPED_CAP];
+} pq3_skipped;
+
+/* Empties the store and sets its bounds: max_jump <= max_keys <=
+ * PQ3_SKIPPED_MAX_KEYS, max_jump >= 1, max_age >= 1.
+ * Errors: PQ3_ERR_ARG (NULL, bounds out of range; *sk untouched). */
+PQ3_API PQ3_MUST_USE pq3_err pq3_skipped_init(pq3_skipped *sk, uint32_t max_jump,
+                                              uint32_t max_keys, uint64_t max_age);
+/* pq3_skipped_init with the defaults {512, 1024, 604800}. NULL does nothing. */
+PQ3_API void pq3_skipped_init_default(pq3_skipped *sk);
+/* Erases every key whose age (now - time) is >= max_age; returns how many.
+ * Opening a message does the same on success. NULL: 0. */
+PQ3_API uint32_t pq3_skipped_expire(pq3_skipped *sk, uint64_t now);
+/* Serialized size of the store (§13.2). */
+PQ3_API size_t pq3_skipped_size(const pq3_skipped *sk);
+/* Serializes (§13.2) to out[0..cap). Holds secrets. Errors: PQ3_ERR_ARG,
+ * PQ3_ERR_BUFFER (*out_len = size needed), PQ3_ERR_STATE (the store breaks
+ * the rules of §13.2). out wiped on error. */
+PQ3_API PQ3_MUST_USE pq3_err pq3_skipped_serialize(const pq3_skipped *sk, uint8_t *out,
+                                                   size_t cap, size_t *out_len);
+/* Strict decoder (§13.2): bounds in range, count <= max_keys, no duplicate
+ * (ratchet key, index). Errors: PQ3_ERR_ARG, PQ3_ERR_VERSION, PQ3_ERR_DECODE,
+ * PQ3_ERR_LIMIT (count over max_keys). *sk untouched on error. */
+PQ3_API PQ3_MUST_USE pq3_err pq3_skipped_deserialize(pq3_skipped *sk, const uint8_t *in,
+                                                     size_t len);
+/* Wipes the store (keys and bounds). NULL does nothing. */
+PQ3_API void pq3_skipped_wipe(pq3_skipped *sk);
+
+/*
+ * Replay cache of session starts for one prekey (§10.4): SHA-384(E || ct0)
+ * of every accepted start, kept until the prekey's secret is erased (then
+ * wipe the cache with it). Bounded by `max` entries (<= PQ3_START_CACHE_CAP):
+ * when full, new starts against this prekey are rejected with PQ3_ERR_LIMIT;
+ * the owner then rotates the prekey (publishes a new bundle). Flat,
+ * caller-owned, public data (digests only).
+ */
+#define PQ3_START_CACHE_CAP 2048
+#define PQ3_START_CACHE_DEFAULT 2048u
+typedef struct pq3_start_cache {
+    uint8_t prekey_hash[PQ3_PREKEY_HASH_BYTES];
+    uint32_t max;
+    uint32_t count;
+    uint8_t entries[PQ3_START_CACHE_CAP][48];
+} pq3_start_cache;
+
+/* An empty cache for the prekey with this hash (pq3_prekey_bundle.hash).
+ * Errors: PQ3_ERR_ARG (NULL, max 0 or over PQ3_START_CACHE_CAP). */
+PQ3_API PQ3_MUST_USE pq3_err pq3_start_cache_init(pq3_start_cache *c,
+                                                  const uint8_t prekey_hash[PQ3_PREKEY_HASH_BYTES],
+                                                  uint32_t max);
+/* Serialized size, serializer and strict decoder (§10.4). Errors as for
+ * pq3_skipped_serialize / pq3_skipped_deserialize (duplicates: DECODE). */
+PQ3_API size_t pq3_start_cache_size(const pq3_start_cache *c);
+PQ3_API PQ3_MUST_USE pq3_err pq3_start_cache_serialize(const pq3_start_cache *c, uint8_t *out,
+                                                       size_t cap, size_t *out_len);
+PQ3_API PQ3_MUST_USE pq3_err pq3_start_cache_deserialize(pq3_start_cache *c, const uint8_t *in,
+                                                         size_t len);
 
 /* What pq3_session_open / pq3_session_accept report about a message. */
 typedef struct pq3_opened {
@@ -132,6 +244,8 @@ typedef struct pq3_opened {
     uint8_t new_chain;         /* the message opened a new peer chain */
     uint8_t kem_completed;     /* it completed an ML-KEM step (START or CT) */
     uint8_t kem_offered;       /* it carried an offered ek (now stored) */
+    uint8_t late;              /* opened with a stored skipped key (§13.1) */
+    uint32_t keys_stored;      /* skipped keys this message made us keep */
 } pq3_opened;
 
 /* Routing information read from a message without any check beyond strict
@@ -225,6 +339,72 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_session_open(pq3_session *s, uint64_t now,
                                               const uint8_t *msg, size_t msg_len,
                                               uint8_t *body, size_t body_cap,
                                               pq3_opened *info);
+
+/*
+ * pq3_session_open with out-of-order delivery (§13, §13.1): `sk` (may be
+ * NULL: no skipped keys kept) supplies keys of messages that arrive late and
+ * receives the keys of messages skipped over. Opening a message with a
+ * stored key erases that key. On success expired keys are erased too.
+ * Errors: those of pq3_session_open, plus PQ3_ERR_LIMIT (the message would
+ * make us derive more than sk->max_jump keys for one chain or keep more
+ * than sk->max_keys; always when sk is NULL and a message is skipped over),
+ * PQ3_ERR_EXPIRED (the message's stored key is past sk->max_age),
+ * PQ3_ERR_REPLAY (also: a late message whose key was used or never kept).
+ * On error neither *s nor *sk changes (byte for byte).
+ */
+PQ3_API PQ3_MUST_USE pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now,
+                                                 const uint8_t *msg, size_t msg_len,
+                                                 uint8_t *body, size_t body_cap,
+                                                 pq3_opened *info);
+
+/*
+ * pq3_session_accept with out-of-order delivery and replay protection
+ * (§10.3, §10.4): `sk` (may be NULL) as for pq3_session_open_ex, so the
+ * start may be any message of the initiator's first chain (each repeats
+ * START); `cache` (may be NULL: no replay protection) is the replay cache
+ * of `prekey`, whose prekey_hash must match. Errors: those of
+ * pq3_session_accept, plus PQ3_ERR_REPLAY (this start, E and ct0, was
+ * accepted before), PQ3_ERR_LIMIT (the cache is full; or index over
+ * sk->max_jump / sk NULL and index > 0), PQ3_ERR_ARG (cache of another
+ * prekey). On error *s is wiped and *sk, *cache do not change.
+ */
+PQ3_API PQ3_MUST_USE pq3_err pq3_session_accept_ex(pq3_session *s, pq3_skipped *sk,
+                                                   pq3_start_cache *cache,
+                                                   const pq3_device_cert *self,
+                                                   const pq3_device_cert *peer,
+                                                   const pq3_prekey_secret *prekey, uint64_t now,
+                                                   const uint8_t *msg, size_t msg_len,
+                                                   uint8_t *body, size_t body_cap,
+                                                   pq3_opened *info);
+
+/*
+ * Delivery receipts (§16.1). pq3_session_receipt_due: 1 when a receipt
+ * should be sent now: we received a peer chain we have not answered (our
+ * next seal is a direction change, which completes the pending ECDH and
+ * ML-KEM steps) and the last receipt is at least policy->receipt_interval
+ * seconds old (policy NULL: default). 0 otherwise or for NULL.
+ */
+PQ3_API int pq3_session_receipt_due(const pq3_session *s, const pq3_rekey_policy *policy,
+                                    uint64_t now);
+
+/*
+ * Seals a receipt for the peer's current chain: content type
+ * PQ3_CONTENT_RECEIPT with the body of §16.1 (the number of missing indices
+ * is counted in `sk`, which may be NULL). Like pq3_session_seal otherwise.
+ * Errors: PQ3_ERR_LIMIT (no receipt is due, pq3_session_receipt_due),
+ * and those of pq3_session_seal. The state is unchanged on error.
+ */
+PQ3_API PQ3_MUST_USE pq3_err pq3_session_seal_receipt(pq3_session *s, const pq3_skipped *sk,
+                                                      const pq3_signer *signer,
+                                                      const pq3_rekey_policy *policy,
+                                                      uint64_t now, const pq3_rng *rng,
+                                                      uint8_t *out, size_t cap, size_t *out_len);
+
+/* Parses a receipt body (§16.1). Errors: PQ3_ERR_ARG (NULL), PQ3_ERR_DECODE
+ * (length other than PQ3_RECEIPT_BODY_BYTES); outputs untouched on error. */
+PQ3_API PQ3_MUST_USE pq3_err pq3_receipt_parse(const uint8_t *body, size_t len,
+                                               uint8_t ratchet_key[32], uint32_t *next_index,
+                                               uint32_t *missing);
 
 /* Strictly decodes a message's header for routing (no signature check).
  * Errors: PQ3_ERR_ARG, PQ3_ERR_VERSION, PQ3_ERR_DECODE; *info untouched on

@@ -18,7 +18,7 @@ static const uint8_t zero32[32];
 
 pq3_rekey_policy pq3_rekey_policy_default(void)
 {
-    pq3_rekey_policy p = { 50, 604800, 0, 0 };
+    pq3_rekey_policy p = { 50, 604800, 0, 0, 0 };
     return p;
 }
 
@@ -80,6 +80,19 @@ static pq3_err verify_msg(const pq3_ecdsa_pub *key, const uint8_t sidd[48], cons
     return pq3_ecdsa_verify(key, v->sig, tbs, sizeof tbs);
 }
 
+static void store_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t load_u32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
 static uint32_t count_up(uint32_t c)
 {
     return c == UINT32_MAX ? c : c + 1;
@@ -87,17 +100,17 @@ static uint32_t count_up(uint32_t c)
 
 /* ---- opening the payload (§13 steps 4-5) ---------------------------------- */
 
-/* Advances the chain `ck`, checks the mki in constant time before any
- * decryption, decrypts into body, unpads, checks the content type. */
-static pq3_err open_payload(pq3_kdf *k, uint8_t ck[32], const pq3_msg_view *v, uint8_t *body,
-                            pq3_opened *info)
+/* With the message key mk (§8.2; from the chain or from the skipped-key
+ * store), checks the mki in constant time before any decryption, decrypts
+ * into body, unpads, checks the content type and a receipt's body length
+ * (§16.1). */
+static pq3_err open_payload(pq3_kdf *k, const uint8_t mk[32], const pq3_msg_view *v,
+                            uint8_t *body, pq3_opened *info)
 {
-    uint8_t mk[32], x[48], mki[PQ3_MKI_BYTES], diff, ctype;
+    uint8_t x[48], mki[PQ3_MKI_BYTES], diff, ctype;
     size_t plen = 0;
     pq3_err err;
 
-    if ((err = pq3_kdf_chain(k, mk, ck)) != PQ3_OK)
-        goto cleanup;
     if ((err = pq3_kdf_message(k, x, mki, mk)) != PQ3_OK)
         goto cleanup;
     /* §8.3: the indicator is compared in constant time; only the verdict is
@@ -122,6 +135,10 @@ static pq3_err open_payload(pq3_kdf *k, uint8_t ck[32], const pq3_msg_view *v, u
         err = PQ3_ERR_VERSION;
         goto cleanup;
     }
+    if (ctype == PQ3_CONTENT_RECEIPT && plen - 1 != PQ3_RECEIPT_BODY_BYTES) {
+        err = PQ3_ERR_DECODE;
+        goto cleanup;
+    }
     memmove(body, body + 1, plen - 1);
     memset(body + plen - 1, 0, v->ctext_len - (plen - 1));
     info->content_type = ctype;
@@ -132,7 +149,6 @@ static pq3_err open_payload(pq3_kdf *k, uint8_t ck[32], const pq3_msg_view *v, u
 cleanup:
     if (err != PQ3_OK && err != PQ3_ERR_VERIFY)
         pq3_wipe(body, v->ctext_len);
-    pq3_wipe(mk, sizeof mk);
     pq3_wipe(x, sizeof x);
     pq3_wipe(mki, sizeof mki);
     return err;
@@ -188,6 +204,7 @@ pq3_err pq3_session_start(pq3_session *s, const pq3_device_cert *self,
     w.flags = PQ3_ST_SEND | PQ3_ST_INITIATOR;
     w.send_ext = PQ3_MSG_START;
     memcpy(w.start_hash, bundle->hash, sizeof w.start_hash);
+    memcpy(w.session_id, w.my_pub, 32);
     memcpy(w.peer_pub, bundle->ecdh_pub, 32);
     w.peer_point = bundle->ecdh;
     w.pq_time = now;
@@ -204,28 +221,103 @@ cleanup:
     return err;
 }
 
-/* ---- session start, responder (§10.3) ------------------------------------ */
+/* ---- helpers for out-of-order delivery (§13.1) ---------------------------- */
+
+/* SHA-384 of the message's mandatory extension (§11.4): START (prekey hash
+ * and ct0) or CT; zero when there is none. */
+static pq3_err mandatory_digest(uint8_t out[48], const pq3_msg_view *v)
+{
+    if (v->prekey_hash != NULL)
+        return pq3_sha384(out, v->prekey_hash, PQ3_MSG_START_BYTES);
+    if (v->ct != NULL)
+        return pq3_sha384(out, v->ct, PQ3_MLKEM768_CT_BYTES);
+    memset(out, 0, 48);
+    return PQ3_OK;
+}
+
+/* Whether the store can take n1 + n2 new keys, n1 and n2 for one chain each
+ * (§13.1, §18): PQ3_ERR_LIMIT otherwise. */
+static pq3_err check_room(const pq3_skipped *sk, uint64_t now, uint64_t n1, uint64_t n2)
+{
+    if (n1 + n2 == 0)
+        return PQ3_OK;
+    if (sk == NULL || n1 > sk->max_jump || n2 > sk->max_jump ||
+        (uint64_t)pq3_skipped_live(sk, now) + n1 + n2 > sk->max_keys ||
+        (uint64_t)sk->count + n1 + n2 > PQ3_SKIPPED_CAP)
+        return PQ3_ERR_LIMIT;
+    return PQ3_OK;
+}
+
+/* Derives the message keys of indices from..to-1 of chain ck (advancing ck)
+ * into the store's unused tail; *added counts the slots written (§13.1). */
+static pq3_err skip_keys(pq3_kdf *k, uint8_t ck[32], const uint8_t rk[32], uint32_t from,
+                         uint32_t to, pq3_skipped *sk, uint32_t *added, uint64_t now)
+{
+    pq3_err err;
+    for (uint32_t i = from; i < to; i++) {
+        pq3_skipped_key *e = &sk->keys[sk->count + *added];
+        (*added)++; /* counted first: a failure below still gets wiped */
+        if ((err = pq3_kdf_chain(k, e->mk, ck)) != PQ3_OK)
+            return err;
+        memcpy(e->ratchet_key, rk, 32);
+        e->index = i;
+        e->time = now;
+    }
+    return PQ3_OK;
+}
+
+/* The stored key of a late message (§13.1): PQ3_ERR_REPLAY when none is
+ * kept (used already, or never skipped), PQ3_ERR_EXPIRED when it is past
+ * max_age. The search is on public data; the key is copied from the slot
+ * it names. */
+static pq3_err take_stored(const pq3_skipped *sk, const uint8_t rk[32], uint32_t index,
+                           uint64_t now, uint8_t mk[32], long *used)
+{
+    long i = pq3_skipped_find(sk, rk, index);
+    if (i < 0)
+        return PQ3_ERR_REPLAY;
+    if (pq3_skipped_expired(sk, &sk->keys[i], now))
+        return PQ3_ERR_EXPIRED;
+    memcpy(mk, sk->keys[i].mk, 32);
+    *used = i;
+    return PQ3_OK;
+}
+
+/* ---- session start, responder (§10.3, §10.4) ------------------------------ */
 
 pq3_err pq3_session_accept(pq3_session *s, const pq3_device_cert *self,
                            const pq3_device_cert *peer, const pq3_prekey_secret *prekey,
                            uint64_t now, const uint8_t *msg, size_t msg_len, uint8_t *body,
                            size_t body_cap, pq3_opened *info)
 {
+    return pq3_session_accept_ex(s, NULL, NULL, self, peer, prekey, now, msg, msg_len, body,
+                                 body_cap, info);
+}
+
+pq3_err pq3_session_accept_ex(pq3_session *s, pq3_skipped *sk, pq3_start_cache *cache,
+                              const pq3_device_cert *self, const pq3_device_cert *peer,
+                              const pq3_prekey_secret *prekey, uint64_t now, const uint8_t *msg,
+                              size_t msg_len, uint8_t *body, size_t body_cap, pq3_opened *info)
+{
     pq3_session w;
     pq3_msg_view v;
     pq3_opened inf;
-    uint8_t ss_kem[32], ss_ecdh[32];
+    uint8_t ss_kem[32], ss_ecdh[32], mk[32], start_id[48];
     pq3_kdf k = { NULL };
     pq3_iov dst[6];
     const pq3_prekey_bundle *b;
+    uint32_t added = 0;
     pq3_err err;
 
     if (s == NULL || self == NULL || peer == NULL || prekey == NULL || info == NULL ||
         body == NULL || !peer->verified || (msg == NULL && msg_len > 0))
         return PQ3_ERR_ARG;
     b = &prekey->bundle;
+    if (cache != NULL && memcmp(cache->prekey_hash, b->hash, PQ3_PREKEY_HASH_BYTES) != 0)
+        return PQ3_ERR_ARG;
     memset(&w, 0, sizeof w);
     memset(&inf, 0, sizeof inf);
+    memset(mk, 0, sizeof mk);
     /* 1. decode */
     if ((err = pq3_msg_decode(&v, msg, msg_len)) != PQ3_OK)
         goto cleanup;
@@ -252,7 +344,7 @@ pq3_err pq3_session_accept(pq3_session *s, const pq3_device_cert *self,
     if ((err = pq3_session_sids(&w)) != PQ3_OK ||
         (err = verify_msg(&w.peer_auth, w.sidd_recv, &v, msg)) != PQ3_OK)
         goto cleanup;
-    /* 5. the prekey, 6. its grace window, 7. in-order position */
+    /* 5. the prekey, 6. its grace window */
     if (memcmp(v.prekey_hash, b->hash, PQ3_PREKEY_HASH_BYTES) != 0) {
         err = PQ3_ERR_UNKNOWN;
         goto cleanup;
@@ -261,17 +353,39 @@ pq3_err pq3_session_accept(pq3_session *s, const pq3_device_cert *self,
         err = PQ3_ERR_EXPIRED;
         goto cleanup;
     }
-    if (v.index != 0 || v.pn != 0) {
+    /* 7. the replay cache (§10.4): SHA-384(E || ct0) */
+    {
+        uint8_t id_in[32 + PQ3_MLKEM1024_CT_BYTES]; /* public bytes of the message */
+        memcpy(id_in, v.ratchet_key, 32);
+        memcpy(id_in + 32, v.ct0, PQ3_MLKEM1024_CT_BYTES);
+        if ((err = pq3_sha384(start_id, id_in, sizeof id_in)) != PQ3_OK)
+            goto cleanup;
+    }
+    if (cache != NULL) {
+        if (pq3_start_cache_has(cache, start_id)) {
+            err = PQ3_ERR_REPLAY;
+            goto cleanup;
+        }
+        if (cache->count >= cache->max) {
+            err = PQ3_ERR_LIMIT;
+            goto cleanup;
+        }
+    }
+    /* 8. position: previous chain length 0; messages before this one of
+     * the first chain are skipped (§13.1) */
+    if (v.pn != 0) {
         err = PQ3_ERR_UNKNOWN;
         goto cleanup;
     }
-    /* 8. keys */
+    if ((err = check_room(sk, now, v.index, 0)) != PQ3_OK)
+        goto cleanup;
+    /* 9. keys */
     memcpy(w.peer_pub, v.ratchet_key, 32);
     if ((err = pq3_ecdh_import(&w.peer_point, w.peer_pub)) != PQ3_OK)
         goto cleanup;
     if (v.ek != NULL && (err = pq3_mlkem768_check_ek(v.ek)) != PQ3_OK)
         goto cleanup;
-    /* 9. the same derivation as the initiator */
+    /* 10. the same derivation as the initiator */
     if ((err = pq3_kdf_init(&k)) != PQ3_OK ||
         (err = pq3_mlkem1024_decaps(ss_kem, v.ct0, prekey->kem_dk)) != PQ3_OK ||
         (err = pq3_ecdh_derive(ss_ecdh, prekey->ecdh_priv, &w.peer_point)) != PQ3_OK)
@@ -290,15 +404,20 @@ pq3_err pq3_session_accept(pq3_session *s, const pq3_device_cert *self,
     dst[5].len = sizeof b->kem_ek;
     if ((err = pq3_kdf_root(&k, w.rk, w.ckr, zero32, ss_ecdh, ss_kem, dst, 6)) != PQ3_OK)
         goto cleanup;
-    /* 10-11. mki, decryption */
-    if ((err = open_payload(&k, w.ckr, &v, body, &inf)) != PQ3_OK)
+    /* 11. skipped keys, the message key, mki, decryption */
+    if (v.index > 0 &&
+        (err = skip_keys(&k, w.ckr, v.ratchet_key, 0, v.index, sk, &added, now)) != PQ3_OK)
+        goto cleanup;
+    if ((err = pq3_kdf_chain(&k, mk, w.ckr)) != PQ3_OK ||
+        (err = open_payload(&k, mk, &v, body, &inf)) != PQ3_OK)
         goto cleanup;
     /* The session. */
     w.flags = PQ3_ST_RECV;
-    w.nr = 1;
+    w.nr = v.index + 1;
     w.peer_pn = 0;
-    w.recv_ext = v.flags & (PQ3_MSG_START | PQ3_MSG_EK | PQ3_MSG_CT);
-    if ((err = pq3_sha384(w.recv_digest, v.ext, v.ext_len)) != PQ3_OK) {
+    w.recv_ext = PQ3_MSG_START;
+    memcpy(w.session_id, v.ratchet_key, 32);
+    if ((err = mandatory_digest(w.recv_digest, &v)) != PQ3_OK) {
         pq3_wipe(body, v.ctext_len);
         goto cleanup;
     }
@@ -310,7 +429,12 @@ pq3_err pq3_session_accept(pq3_session *s, const pq3_device_cert *self,
     w.pq_time = now;
     inf.new_chain = 1;
     inf.kem_completed = 1;
+    inf.keys_stored = added;
     *s = w;
+    if (sk != NULL)
+        pq3_skipped_commit(sk, added, -1, now);
+    if (cache != NULL)
+        memcpy(cache->entries[cache->count++], start_id, 48);
     *info = inf;
 
 cleanup:
@@ -318,7 +442,9 @@ cleanup:
     pq3_wipe(&w, sizeof w);
     pq3_wipe(ss_kem, sizeof ss_kem);
     pq3_wipe(ss_ecdh, sizeof ss_ecdh);
+    pq3_wipe(mk, sizeof mk);
     if (err != PQ3_OK) {
+        pq3_skipped_rollback(sk, added);
         pq3_wipe(s, sizeof *s);
         if (v.ctext != NULL && body_cap >= v.ctext_len)
             pq3_wipe(body, v.ctext_len);
@@ -388,8 +514,11 @@ static pq3_err direction_change(pq3_kdf *k, pq3_session *w, const pq3_rekey_poli
         w->pq_count = 0; /* §11.3: the answer completes a PQ step */
         w->pq_time = now;
     }
-    /* 6. the policy decides on an offer */
-    if (should_offer(w, p, now)) {
+    /* 6. an offer still unanswered is sent again (§11.4: its answer shows
+     * it arrived); otherwise the policy decides on a new one */
+    if (w->flags & PQ3_ST_MY_OFFER) {
+        w->send_ext |= PQ3_MSG_EK;
+    } else if (should_offer(w, p, now)) {
         if ((err = pq3_random(rng, seed, sizeof seed)) != PQ3_OK ||
             (err = pq3_mlkem768_keypair_derand(w->my_ek, w->my_dk, seed, seed + 32)) != PQ3_OK)
             goto cleanup;
@@ -405,6 +534,16 @@ cleanup:
     pq3_wipe(seed, sizeof seed);
     pq3_wipe(ct, sizeof ct);
     return err;
+}
+
+/* §11.4: the chain's mandatory extension (START or CT) is on every message
+ * of the chain, which lasts until the peer's answer acknowledges it; an
+ * offered ek is on the chain's first message (and on the first message of
+ * every later chain of ours while it is unanswered). */
+static uint8_t chain_ext(uint8_t send_ext, uint32_t index)
+{
+    return (uint8_t)((send_ext & (PQ3_MSG_START | PQ3_MSG_CT)) |
+                     (index == 0 ? (send_ext & PQ3_MSG_EK) : 0));
 }
 
 pq3_err pq3_session_seal(pq3_session *s, const pq3_signer *signer,
@@ -425,7 +564,8 @@ pq3_err pq3_session_seal(pq3_session *s, const pq3_signer *signer,
     if (s == NULL || signer == NULL || signer->sign == NULL || out_len == NULL ||
         (out == NULL && cap > 0) || (body == NULL && body_len > 0) ||
         (ad == NULL && ad_len > 0) || body_len > PQ3_MAX_BODY || ad_len > PQ3_MAX_AD ||
-        (content_type != PQ3_CONTENT_MESSAGE && content_type != PQ3_CONTENT_RECEIPT))
+        (content_type != PQ3_CONTENT_MESSAGE && content_type != PQ3_CONTENT_RECEIPT) ||
+        (content_type == PQ3_CONTENT_RECEIPT && body_len != PQ3_RECEIPT_BODY_BYTES))
         return PQ3_ERR_ARG;
     if (s->version != PQ3_PROTOCOL_VERSION)
         return PQ3_ERR_STATE;
@@ -439,14 +579,14 @@ pq3_err pq3_session_seal(pq3_session *s, const pq3_signer *signer,
             pq3_session t = *s; /* counters as the answer leaves them */
             t.pq_count = 0;
             t.pq_time = now;
-            if (should_offer(&t, &pol, now))
+            if ((s->flags & PQ3_ST_MY_OFFER) || should_offer(&t, &pol, now))
                 ext |= PQ3_MSG_EK;
             pq3_wipe(&t, sizeof t);
-        } else if (should_offer(s, &pol, now)) {
+        } else if ((s->flags & PQ3_ST_MY_OFFER) || should_offer(s, &pol, now)) {
             ext |= PQ3_MSG_EK;
         }
     } else {
-        ext = (s->ns == 0 || pol.repeat_headers) ? s->send_ext : 0;
+        ext = chain_ext(s->send_ext, s->ns);
     }
     ctext_len = pq3_padme_padded_size(body_len + 1);
     need = PQ3_MSG_FIXED_BYTES + pq3_msg_ext_len(ext) + (ad_len > 0 ? 2 + ad_len : 0) + ctext_len;
@@ -462,8 +602,8 @@ pq3_err pq3_session_seal(pq3_session *s, const pq3_signer *signer,
     if (!(w.flags & PQ3_ST_SEND) &&
         (err = direction_change(&k, &w, &pol, now, rng)) != PQ3_OK)
         goto cleanup;
-    /* 2. extension flags */
-    ext = (w.ns == 0 || pol.repeat_headers) ? w.send_ext : 0;
+    /* 2. extension flags (§11.4) */
+    ext = chain_ext(w.send_ext, w.ns);
     flags = (uint8_t)(ext | (ad_len > 0 ? PQ3_MSG_AD : 0));
     /* 3. keys */
     if ((err = pq3_kdf_chain(&k, mk, w.cks)) != PQ3_OK ||
@@ -528,19 +668,26 @@ cleanup:
     return err;
 }
 
-/* ---- opening (§13) ------------------------------------------------------- */
+/* ---- opening (§13, §13.1) ------------------------------------------------ */
 
 pq3_err pq3_session_open(pq3_session *s, uint64_t now, const uint8_t *msg, size_t msg_len,
                          uint8_t *body, size_t body_cap, pq3_opened *info)
+{
+    return pq3_session_open_ex(s, NULL, now, msg, msg_len, body, body_cap, info);
+}
+
+pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now, const uint8_t *msg,
+                            size_t msg_len, uint8_t *body, size_t body_cap, pq3_opened *info)
 {
     pq3_session w;
     pq3_msg_view v;
     pq3_opened inf;
     pq3_ecdh_peer their;
-    uint8_t ss_kem[32], ss_ecdh[32], digest[48];
+    uint8_t ss_kem[32], ss_ecdh[32], digest[48], mk[32];
     pq3_kdf k = { NULL };
     pq3_iov dst[6];
-    int new_chain;
+    uint32_t added = 0;
+    long used = -1;
     pq3_err err;
 
     if (s == NULL || info == NULL || body == NULL || (msg == NULL && msg_len > 0))
@@ -554,36 +701,51 @@ pq3_err pq3_session_open(pq3_session *s, uint64_t now, const uint8_t *msg, size_
         return PQ3_ERR_VERSION;
     if (body_cap < v.ctext_len)
         return PQ3_ERR_BUFFER;
-    /* 2. the signature, before any session state is consulted */
+    /* 2. the signature, before any chain state is consulted */
     if ((err = verify_msg(&s->peer_auth, s->sidd_recv, &v, msg)) != PQ3_OK)
         return err;
 
     memset(&inf, 0, sizeof inf);
+    memset(mk, 0, sizeof mk);
     w = *s;
+    if ((err = pq3_kdf_init(&k)) != PQ3_OK)
+        goto cleanup;
     /* 3. route by ratchet key */
-    new_chain = !((w.flags & PQ3_ST_RECV) && memcmp(v.ratchet_key, w.peer_pub, 32) == 0);
-    if (!new_chain) {
-        unsigned ext = v.flags & (PQ3_MSG_START | PQ3_MSG_EK | PQ3_MSG_CT);
-        if (v.index != w.nr) {
-            err = v.index < w.nr ? PQ3_ERR_REPLAY : PQ3_ERR_UNKNOWN;
-            goto cleanup;
-        }
+    if ((w.flags & PQ3_ST_RECV) && memcmp(v.ratchet_key, w.peer_pub, 32) == 0) {
+        /* The peer's current chain. */
         if (v.pn != w.peer_pn) {
             err = PQ3_ERR_DECODE;
             goto cleanup;
         }
-        if (ext != 0) {
-            /* a repeated extension must repeat the chain's first exactly */
-            if (ext != w.recv_ext || (err = pq3_sha384(digest, v.ext, v.ext_len)) != PQ3_OK ||
-                memcmp(digest, w.recv_digest, sizeof digest) != 0) {
-                if (err == PQ3_OK)
-                    err = PQ3_ERR_VERIFY;
-                goto cleanup;
-            }
-        }
-        if ((err = pq3_kdf_init(&k)) != PQ3_OK)
+        if ((v.flags & (PQ3_MSG_START | PQ3_MSG_CT)) != w.recv_ext ||
+            (err = mandatory_digest(digest, &v)) != PQ3_OK ||
+            memcmp(digest, w.recv_digest, sizeof digest) != 0) {
+            if (err == PQ3_OK)
+                err = PQ3_ERR_VERIFY; /* the repeated extension must repeat exactly */
             goto cleanup;
+        }
+        if (v.index < w.nr) {
+            if ((err = take_stored(sk, v.ratchet_key, v.index, now, mk, &used)) != PQ3_OK)
+                goto cleanup;
+            inf.late = 1;
+        } else {
+            if ((err = check_room(sk, now, v.index - w.nr, 0)) != PQ3_OK ||
+                (err = skip_keys(&k, w.ckr, w.peer_pub, w.nr, v.index, sk, &added, now)) !=
+                    PQ3_OK ||
+                (err = pq3_kdf_chain(&k, mk, w.ckr)) != PQ3_OK)
+                goto cleanup;
+            w.nr = v.index + 1;
+        }
+    } else if (pq3_skipped_has_chain(sk, v.ratchet_key) ||
+               ((w.flags & PQ3_ST_RECV2) && memcmp(v.ratchet_key, w.prev_peer_pub, 32) == 0)) {
+        /* A late message of an older peer chain: its key was kept, or it
+         * was used, or it was never skipped (§13.1). */
+        if ((err = take_stored(sk, v.ratchet_key, v.index, now, mk, &used)) != PQ3_OK)
+            goto cleanup;
+        inf.late = 1;
     } else {
+        /* A new peer chain. */
+        uint32_t have = (w.flags & PQ3_ST_RECV) ? w.nr : 0;
         if (!(w.flags & PQ3_ST_SEND)) {
             err = PQ3_ERR_UNKNOWN; /* the peer cannot have seen a new key of ours */
             goto cleanup;
@@ -592,10 +754,14 @@ pq3_err pq3_session_open(pq3_session *s, uint64_t now, const uint8_t *msg, size_
             err = PQ3_ERR_DECODE;
             goto cleanup;
         }
-        if (v.index != 0 || v.pn != ((w.flags & PQ3_ST_RECV) ? w.nr : 0)) {
+        /* The previous chain length can only name messages of the chain we
+         * receive now: at least the ones we have (§13 step 3). */
+        if ((!(w.flags & PQ3_ST_RECV) && v.pn != 0) || v.pn < have) {
             err = PQ3_ERR_UNKNOWN;
             goto cleanup;
         }
+        if ((err = check_room(sk, now, v.pn - have, v.index)) != PQ3_OK)
+            goto cleanup;
         if ((err = pq3_ecdh_import(&their, v.ratchet_key)) != PQ3_OK)
             goto cleanup;
         if (v.ek != NULL && (err = pq3_mlkem768_check_ek(v.ek)) != PQ3_OK)
@@ -604,9 +770,11 @@ pq3_err pq3_session_open(pq3_session *s, uint64_t now, const uint8_t *msg, size_
             err = PQ3_ERR_UNKNOWN;
             goto cleanup;
         }
-        /* the mirror of §11.2 */
-        if ((err = pq3_kdf_init(&k)) != PQ3_OK)
+        /* The rest of the ending peer chain is kept (§13.1). */
+        if ((w.flags & PQ3_ST_RECV) && v.pn > have &&
+            (err = skip_keys(&k, w.ckr, w.peer_pub, have, v.pn, sk, &added, now)) != PQ3_OK)
             goto cleanup;
+        /* the mirror of §11.2 */
         if (v.ct != NULL && (err = pq3_mlkem768_decaps(ss_kem, v.ct, w.my_dk)) != PQ3_OK)
             goto cleanup;
         if ((err = pq3_ecdh_derive(ss_ecdh, w.my_priv, &their)) != PQ3_OK)
@@ -626,16 +794,22 @@ pq3_err pq3_session_open(pq3_session *s, uint64_t now, const uint8_t *msg, size_
         if ((err = pq3_kdf_root(&k, w.rk, w.ckr, w.rk, ss_ecdh, v.ct != NULL ? ss_kem : NULL,
                                 dst, v.ct != NULL ? 6 : 4)) != PQ3_OK)
             goto cleanup;
-        if ((err = pq3_sha384(w.recv_digest, v.ext, v.ext_len)) != PQ3_OK)
+        if ((err = mandatory_digest(w.recv_digest, &v)) != PQ3_OK)
             goto cleanup;
-        if (v.ext_len == 0)
-            memset(w.recv_digest, 0, sizeof w.recv_digest);
+        /* Messages of the new chain before this one are kept too. */
+        if ((err = skip_keys(&k, w.ckr, v.ratchet_key, 0, v.index, sk, &added, now)) != PQ3_OK ||
+            (err = pq3_kdf_chain(&k, mk, w.ckr)) != PQ3_OK)
+            goto cleanup;
         /* The new peer chain: our sending chain ends (§13 step 6). */
+        if (w.flags & PQ3_ST_RECV) {
+            memcpy(w.prev_peer_pub, w.peer_pub, 32);
+            w.flags |= PQ3_ST_RECV2;
+        }
         memcpy(w.peer_pub, v.ratchet_key, 32);
         w.peer_point = their;
         w.peer_pn = v.pn;
-        w.nr = 0;
-        w.recv_ext = v.flags & (PQ3_MSG_EK | PQ3_MSG_CT);
+        w.nr = v.index + 1;
+        w.recv_ext = v.flags & PQ3_MSG_CT;
         w.flags |= PQ3_ST_RECV;
         w.flags &= (uint8_t)~PQ3_ST_SEND;
         w.pns = w.ns;
@@ -661,25 +835,83 @@ pq3_err pq3_session_open(pq3_session *s, uint64_t now, const uint8_t *msg, size_
         inf.new_chain = 1;
     }
     /* 4-5. mki, decryption */
-    if ((err = open_payload(&k, w.ckr, &v, body, &inf)) != PQ3_OK)
+    if ((err = open_payload(&k, mk, &v, body, &inf)) != PQ3_OK)
         goto cleanup;
-    /* 6. commit */
-    w.nr++;
+    /* 6. commit: the session, then only the store entries that changed */
     if (inf.kem_completed) {
         w.pq_count = 0;
         w.pq_time = now;
     } else {
         w.pq_count = count_up(w.pq_count);
     }
+    inf.keys_stored = added;
     *s = w;
+    if (sk != NULL)
+        pq3_skipped_commit(sk, added, used, now);
     *info = inf;
 
 cleanup:
+    if (err != PQ3_OK)
+        pq3_skipped_rollback(sk, added);
     pq3_kdf_free(&k);
     pq3_wipe(&w, sizeof w);
     pq3_wipe(ss_kem, sizeof ss_kem);
     pq3_wipe(ss_ecdh, sizeof ss_ecdh);
+    pq3_wipe(mk, sizeof mk);
     return err;
+}
+
+/* ---- delivery receipts (§16.1) -------------------------------------------- */
+
+int pq3_session_receipt_due(const pq3_session *s, const pq3_rekey_policy *policy, uint64_t now)
+{
+    pq3_rekey_policy pol = policy != NULL ? *policy : pq3_rekey_policy_default();
+    if (s == NULL || s->version != PQ3_PROTOCOL_VERSION)
+        return 0;
+    /* One per received chain: after a receipt (or any seal) we have a
+     * sending chain until the peer's next chain arrives. */
+    if (!(s->flags & PQ3_ST_RECV) || (s->flags & PQ3_ST_SEND))
+        return 0;
+    if (s->last_receipt == 0 || pol.receipt_interval == 0)
+        return 1;
+    return now >= s->last_receipt && now - s->last_receipt >= pol.receipt_interval;
+}
+
+pq3_err pq3_session_seal_receipt(pq3_session *s, const pq3_skipped *sk, const pq3_signer *signer,
+                                 const pq3_rekey_policy *policy, uint64_t now, const pq3_rng *rng,
+                                 uint8_t *out, size_t cap, size_t *out_len)
+{
+    uint8_t rb[PQ3_RECEIPT_BODY_BYTES];
+    uint32_t missing;
+    pq3_err err;
+
+    if (s == NULL || signer == NULL || out_len == NULL)
+        return PQ3_ERR_ARG;
+    if (!pq3_session_receipt_due(s, policy, now))
+        return PQ3_ERR_LIMIT;
+    /* §16.1: ratchet key of the peer chain, next index, missing below it */
+    missing = pq3_skipped_count_chain(sk, s->peer_pub);
+    memcpy(rb, s->peer_pub, 32);
+    store_u32(rb + 32, s->nr);
+    store_u32(rb + 36, missing);
+    err = pq3_session_seal(s, signer, policy, now, rng, PQ3_CONTENT_RECEIPT, rb, sizeof rb, NULL,
+                           0, out, cap, out_len);
+    if (err == PQ3_OK)
+        s->last_receipt = now;
+    return err;
+}
+
+pq3_err pq3_receipt_parse(const uint8_t *body, size_t len, uint8_t ratchet_key[32],
+                          uint32_t *next_index, uint32_t *missing)
+{
+    if (body == NULL || ratchet_key == NULL || next_index == NULL || missing == NULL)
+        return PQ3_ERR_ARG;
+    if (len != PQ3_RECEIPT_BODY_BYTES)
+        return PQ3_ERR_DECODE;
+    memcpy(ratchet_key, body, 32);
+    *next_index = load_u32(body + 32);
+    *missing = load_u32(body + 36);
+    return PQ3_OK;
 }
 
 void pq3_session_wipe(pq3_session *s)

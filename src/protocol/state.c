@@ -11,12 +11,17 @@
 
 #define EXT_MASK (PQ3_MSG_START | PQ3_MSG_EK | PQ3_MSG_CT)
 #define ST_KNOWN (PQ3_ST_SEND | PQ3_ST_RECV | PQ3_ST_MY_OFFER | PQ3_ST_PEER_OFFER | \
-                  PQ3_ST_INITIATOR)
+                  PQ3_ST_INITIATOR | PQ3_ST_RECV2)
 
 /* The flag rules of §14. */
 static int flags_ok(uint8_t flags, uint8_t send_ext, uint8_t recv_ext)
 {
-    if ((flags & ~ST_KNOWN) != 0 || (send_ext & ~EXT_MASK) != 0 || (recv_ext & ~EXT_MASK) != 0)
+    /* Format 2 records only the mandatory part (START or CT) of the peer
+     * chain's extension (§11.4). */
+    if ((flags & ~ST_KNOWN) != 0 || (send_ext & ~EXT_MASK) != 0 ||
+        (recv_ext & ~(PQ3_MSG_START | PQ3_MSG_CT)) != 0)
+        return 0;
+    if ((flags & PQ3_ST_RECV2) && !(flags & PQ3_ST_RECV))
         return 0;
     if (send_ext != 0 && !(flags & PQ3_ST_SEND))
         return 0;
@@ -49,7 +54,7 @@ pq3_err pq3_session_serialize(const pq3_session *s, uint8_t *out, size_t cap, si
         s->peer.handle_len == 0 || !flags_ok(s->flags, s->send_ext, s->recv_ext))
         return PQ3_ERR_STATE;
     pq3_writer_init(&w, out, cap);
-    pq3_write_u8(&w, PQ3_FORMAT_VERSION);
+    pq3_write_u8(&w, PQ3_STATE_FORMAT_VERSION);
     pq3_write_u8(&w, PQ3_TYPE_STATE);
     pq3_write_u8(&w, s->version);
     pq3_write_u8(&w, s->flags);
@@ -62,6 +67,10 @@ pq3_err pq3_session_serialize(const pq3_session *s, uint8_t *out, size_t cap, si
     pq3_write_bytes(&w, s->peer_pub, sizeof s->peer_pub);
     pq3_write_u32(&w, s->pq_count);
     pq3_write_u64(&w, s->pq_time);
+    pq3_write_bytes(&w, s->session_id, sizeof s->session_id);
+    pq3_write_u64(&w, s->last_receipt);
+    if (s->flags & PQ3_ST_RECV2)
+        pq3_write_bytes(&w, s->prev_peer_pub, sizeof s->prev_peer_pub);
     if (s->flags & PQ3_ST_SEND) {
         pq3_write_bytes(&w, s->cks, sizeof s->cks);
         pq3_write_u32(&w, s->ns);
@@ -118,7 +127,8 @@ pq3_err pq3_session_deserialize(pq3_session *s, const uint8_t *in, size_t len)
         return PQ3_ERR_ARG;
     if (len < 3)
         return PQ3_ERR_DECODE;
-    if (in[0] != PQ3_FORMAT_VERSION || in[1] != PQ3_TYPE_STATE || in[2] != PQ3_PROTOCOL_VERSION)
+    if (in[0] != PQ3_STATE_FORMAT_VERSION || in[1] != PQ3_TYPE_STATE ||
+        in[2] != PQ3_PROTOCOL_VERSION)
         return PQ3_ERR_VERSION;
     memset(&w, 0, sizeof w);
     pq3_reader_init(&r, in + 2, len - 2);
@@ -135,6 +145,10 @@ pq3_err pq3_session_deserialize(pq3_session *s, const uint8_t *in, size_t len)
     pq3_read_bytes(&r, w.peer_pub, sizeof w.peer_pub);
     w.pq_count = pq3_read_u32(&r);
     w.pq_time = pq3_read_u64(&r);
+    pq3_read_bytes(&r, w.session_id, sizeof w.session_id);
+    w.last_receipt = pq3_read_u64(&r);
+    if (w.flags & PQ3_ST_RECV2)
+        pq3_read_bytes(&r, w.prev_peer_pub, sizeof w.prev_peer_pub);
     if (w.flags & PQ3_ST_SEND) {
         pq3_read_bytes(&r, w.cks, sizeof w.cks);
         w.ns = pq3_read_u32(&r);

@@ -1,0 +1,323 @@
+/*
+ * The skipped-key store (docs/PROTOCOL.md §13.1, §13.2) and the replay
+ * cache of session starts (§10.4): flat, caller-owned, bounded lists with
+ * strict serializations.
+ *
+ * An open never copies the store: it writes the keys it derives into the
+ * unused tail (positions count..count+n, all zero by invariant) and the
+ * commit step only raises count and erases what was used or expired; a
+ * failed open wipes the tail it wrote, which restores the zeros. The tail
+ * always has room: count <= max_keys <= PQ3_SKIPPED_CAP / 2 after every
+ * commit, and one message adds at most max_keys.
+ */
+#include <string.h>
+
+#include "pq3/crypto.h"
+#include "protocol/codec.h"
+#include "protocol/session.h"
+
+static int bounds_ok(uint32_t max_jump, uint32_t max_keys, uint64_t max_age)
+{
+    return max_keys >= 1 && max_keys <= PQ3_SKIPPED_MAX_KEYS && max_jump >= 1 &&
+           max_jump <= max_keys && max_age >= 1;
+}
+
+pq3_err pq3_skipped_init(pq3_skipped *sk, uint32_t max_jump, uint32_t max_keys, uint64_t max_age)
+{
+    if (sk == NULL || !bounds_ok(max_jump, max_keys, max_age))
+        return PQ3_ERR_ARG;
+    pq3_wipe(sk, sizeof *sk);
+    sk->max_jump = max_jump;
+    sk->max_keys = max_keys;
+    sk->max_age = max_age;
+    return PQ3_OK;
+}
+
+void pq3_skipped_init_default(pq3_skipped *sk)
+{
+    if (sk != NULL && pq3_skipped_init(sk, PQ3_SKIPPED_DEFAULT_JUMP, PQ3_SKIPPED_DEFAULT_KEYS,
+                                       PQ3_SKIPPED_DEFAULT_AGE) != PQ3_OK)
+        pq3_wipe(sk, sizeof *sk); /* unreachable: the defaults are in range */
+}
+
+void pq3_skipped_wipe(pq3_skipped *sk)
+{
+    if (sk != NULL)
+        pq3_wipe(sk, sizeof *sk);
+}
+
+/* §13.1: a key is expired when now - time >= max_age (a clock that went
+ * back counts as age 0). */
+int pq3_skipped_expired(const pq3_skipped *sk, const pq3_skipped_key *e, uint64_t now)
+{
+    uint64_t age = now > e->time ? now - e->time : 0;
+    return age >= sk->max_age;
+}
+
+uint32_t pq3_skipped_live(const pq3_skipped *sk, uint64_t now)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < sk->count; i++)
+        n += !pq3_skipped_expired(sk, &sk->keys[i], now);
+    return n;
+}
+
+/* Lookup by (ratchet key, index): public data, so an ordinary search. */
+long pq3_skipped_find(const pq3_skipped *sk, const uint8_t rk[32], uint32_t index)
+{
+    if (sk == NULL)
+        return -1;
+    for (uint32_t i = 0; i < sk->count; i++)
+        if (sk->keys[i].index == index && memcmp(sk->keys[i].ratchet_key, rk, 32) == 0)
+            return (long)i;
+    return -1;
+}
+
+int pq3_skipped_has_chain(const pq3_skipped *sk, const uint8_t rk[32])
+{
+    if (sk == NULL)
+        return 0;
+    for (uint32_t i = 0; i < sk->count; i++)
+        if (memcmp(sk->keys[i].ratchet_key, rk, 32) == 0)
+            return 1;
+    return 0;
+}
+
+uint32_t pq3_skipped_count_chain(const pq3_skipped *sk, const uint8_t rk[32])
+{
+    uint32_t n = 0;
+    if (sk == NULL)
+        return 0;
+    for (uint32_t i = 0; i < sk->count; i++)
+        n += memcmp(sk->keys[i].ratchet_key, rk, 32) == 0;
+    return n;
+}
+
+static void remove_at(pq3_skipped *sk, uint32_t i)
+{
+    uint32_t last = sk->count - 1;
+    if (i != last)
+        sk->keys[i] = sk->keys[last];
+    pq3_wipe(&sk->keys[last], sizeof sk->keys[last]);
+    sk->count = last;
+}
+
+uint32_t pq3_skipped_expire(pq3_skipped *sk, uint64_t now)
+{
+    uint32_t n = 0, i = 0;
+    if (sk == NULL)
+        return 0;
+    while (i < sk->count) {
+        if (pq3_skipped_expired(sk, &sk->keys[i], now)) {
+            remove_at(sk, i);
+            n++;
+        } else {
+            i++;
+        }
+    }
+    return n;
+}
+
+void pq3_skipped_commit(pq3_skipped *sk, uint32_t added, long used, uint64_t now)
+{
+    sk->count += added;
+    if (used >= 0)
+        remove_at(sk, (uint32_t)used);
+    (void)pq3_skipped_expire(sk, now);
+}
+
+void pq3_skipped_rollback(pq3_skipped *sk, uint32_t added)
+{
+    if (sk != NULL && added > 0)
+        pq3_wipe(&sk->keys[sk->count], added * sizeof sk->keys[0]);
+}
+
+/* ---- serialization (§13.2) ----------------------------------------------- */
+
+size_t pq3_skipped_size(const pq3_skipped *sk)
+{
+    if (sk == NULL)
+        return 0;
+    return PQ3_SKIPPED_HEADER_BYTES + (size_t)sk->count * PQ3_SKIPPED_ENTRY_BYTES;
+}
+
+pq3_err pq3_skipped_serialize(const pq3_skipped *sk, uint8_t *out, size_t cap, size_t *out_len)
+{
+    pq3_writer w;
+    size_t len = 0;
+    pq3_err err;
+
+    if (sk == NULL || out_len == NULL || (out == NULL && cap > 0))
+        return PQ3_ERR_ARG;
+    if (!bounds_ok(sk->max_jump, sk->max_keys, sk->max_age) || sk->count > sk->max_keys)
+        return PQ3_ERR_STATE;
+    pq3_writer_init(&w, out, cap);
+    pq3_write_u8(&w, PQ3_FORMAT_VERSION);
+    pq3_write_u8(&w, PQ3_TYPE_SKIPPED);
+    pq3_write_u32(&w, sk->max_jump);
+    pq3_write_u32(&w, sk->max_keys);
+    pq3_write_u64(&w, sk->max_age);
+    pq3_write_u32(&w, sk->count);
+    pq3_write_u32(&w, 0); /* reserved */
+    for (uint32_t i = 0; i < sk->count; i++) {
+        const pq3_skipped_key *e = &sk->keys[i];
+        pq3_write_bytes(&w, e->ratchet_key, 32);
+        pq3_write_u32(&w, e->index);
+        pq3_write_u64(&w, e->time);
+        pq3_write_bytes(&w, e->mk, 32);
+    }
+    err = pq3_writer_end(&w, &len);
+    *out_len = len;
+    if (err != PQ3_OK && out != NULL)
+        pq3_wipe(out, cap);
+    return err;
+}
+
+pq3_err pq3_skipped_deserialize(pq3_skipped *sk, const uint8_t *in, size_t len)
+{
+    pq3_reader r;
+    uint32_t max_jump, max_keys, count;
+    uint64_t max_age;
+    pq3_err err;
+
+    if (sk == NULL || (in == NULL && len > 0))
+        return PQ3_ERR_ARG;
+    if (len < 2)
+        return PQ3_ERR_DECODE;
+    if (in[0] != PQ3_FORMAT_VERSION || in[1] != PQ3_TYPE_SKIPPED)
+        return PQ3_ERR_VERSION;
+    pq3_reader_init(&r, in + 2, len - 2);
+    max_jump = pq3_read_u32(&r);
+    max_keys = pq3_read_u32(&r);
+    max_age = pq3_read_u64(&r);
+    count = pq3_read_u32(&r);
+    if (pq3_read_u32(&r) != 0)
+        pq3_reader_fail(&r, PQ3_ERR_DECODE);
+    if (r.err != PQ3_OK)
+        return r.err;
+    if (!bounds_ok(max_jump, max_keys, max_age))
+        return PQ3_ERR_DECODE;
+    if (count > max_keys)
+        return PQ3_ERR_LIMIT;
+    /* The exact length is known now: check it before touching *sk. */
+    if (len != PQ3_SKIPPED_HEADER_BYTES + (size_t)count * PQ3_SKIPPED_ENTRY_BYTES)
+        return PQ3_ERR_DECODE;
+    /* Duplicates are checked on the input bytes, so *sk is written only when
+     * everything is valid. */
+    for (uint32_t i = 0; i < count; i++) {
+        const uint8_t *a = in + PQ3_SKIPPED_HEADER_BYTES + (size_t)i * PQ3_SKIPPED_ENTRY_BYTES;
+        for (uint32_t j = i + 1; j < count; j++) {
+            const uint8_t *b = in + PQ3_SKIPPED_HEADER_BYTES + (size_t)j * PQ3_SKIPPED_ENTRY_BYTES;
+            if (memcmp(a, b, 36) == 0)
+                return PQ3_ERR_DECODE;
+        }
+    }
+    pq3_wipe(sk, sizeof *sk);
+    sk->max_jump = max_jump;
+    sk->max_keys = max_keys;
+    sk->max_age = max_age;
+    sk->count = count;
+    for (uint32_t i = 0; i < count; i++) {
+        pq3_skipped_key *e = &sk->keys[i];
+        pq3_read_bytes(&r, e->ratchet_key, 32);
+        e->index = pq3_read_u32(&r);
+        e->time = pq3_read_u64(&r);
+        pq3_read_bytes(&r, e->mk, 32);
+    }
+    err = pq3_reader_end(&r);
+    if (err != PQ3_OK) /* cannot happen: the length was checked */
+        pq3_wipe(sk, sizeof *sk);
+    return err;
+}
+
+/* ---- replay cache of session starts (§10.4) ------------------------------- */
+
+pq3_err pq3_start_cache_init(pq3_start_cache *c, const uint8_t prekey_hash[PQ3_PREKEY_HASH_BYTES],
+                             uint32_t max)
+{
+    if (c == NULL || prekey_hash == NULL || max == 0 || max > PQ3_START_CACHE_CAP)
+        return PQ3_ERR_ARG;
+    memset(c, 0, sizeof *c);
+    memcpy(c->prekey_hash, prekey_hash, PQ3_PREKEY_HASH_BYTES);
+    c->max = max;
+    return PQ3_OK;
+}
+
+int pq3_start_cache_has(const pq3_start_cache *c, const uint8_t digest[48])
+{
+    for (uint32_t i = 0; i < c->count; i++)
+        if (memcmp(c->entries[i], digest, 48) == 0)
+            return 1;
+    return 0;
+}
+
+#define CACHE_HEADER_BYTES (2 + PQ3_PREKEY_HASH_BYTES + 4 + 4)
+
+size_t pq3_start_cache_size(const pq3_start_cache *c)
+{
+    return c == NULL ? 0 : CACHE_HEADER_BYTES + (size_t)c->count * 48;
+}
+
+pq3_err pq3_start_cache_serialize(const pq3_start_cache *c, uint8_t *out, size_t cap,
+                                  size_t *out_len)
+{
+    pq3_writer w;
+    size_t len = 0;
+    pq3_err err;
+
+    if (c == NULL || out_len == NULL || (out == NULL && cap > 0))
+        return PQ3_ERR_ARG;
+    if (c->max == 0 || c->max > PQ3_START_CACHE_CAP || c->count > c->max)
+        return PQ3_ERR_STATE;
+    pq3_writer_init(&w, out, cap);
+    pq3_write_u8(&w, PQ3_FORMAT_VERSION);
+    pq3_write_u8(&w, PQ3_TYPE_START_CACHE);
+    pq3_write_bytes(&w, c->prekey_hash, PQ3_PREKEY_HASH_BYTES);
+    pq3_write_u32(&w, c->max);
+    pq3_write_u32(&w, c->count);
+    for (uint32_t i = 0; i < c->count; i++)
+        pq3_write_bytes(&w, c->entries[i], 48);
+    err = pq3_writer_end(&w, &len);
+    *out_len = len;
+    if (err != PQ3_OK && out != NULL)
+        pq3_wipe(out, cap);
+    return err;
+}
+
+pq3_err pq3_start_cache_deserialize(pq3_start_cache *c, const uint8_t *in, size_t len)
+{
+    pq3_reader r;
+    uint32_t max, count;
+    const uint8_t *hash, *ent;
+
+    if (c == NULL || (in == NULL && len > 0))
+        return PQ3_ERR_ARG;
+    if (len < 2)
+        return PQ3_ERR_DECODE;
+    if (in[0] != PQ3_FORMAT_VERSION || in[1] != PQ3_TYPE_START_CACHE)
+        return PQ3_ERR_VERSION;
+    pq3_reader_init(&r, in + 2, len - 2);
+    hash = pq3_read_ref(&r, PQ3_PREKEY_HASH_BYTES);
+    max = pq3_read_u32(&r);
+    count = pq3_read_u32(&r);
+    if (r.err != PQ3_OK)
+        return r.err;
+    if (max == 0 || max > PQ3_START_CACHE_CAP)
+        return PQ3_ERR_DECODE;
+    if (count > max)
+        return PQ3_ERR_LIMIT;
+    if (len != CACHE_HEADER_BYTES + (size_t)count * 48)
+        return PQ3_ERR_DECODE;
+    ent = in + CACHE_HEADER_BYTES;
+    for (uint32_t i = 0; i < count; i++)
+        for (uint32_t j = i + 1; j < count; j++)
+            if (memcmp(ent + (size_t)i * 48, ent + (size_t)j * 48, 48) == 0)
+                return PQ3_ERR_DECODE;
+    memset(c, 0, sizeof *c);
+    memcpy(c->prekey_hash, hash, PQ3_PREKEY_HASH_BYTES);
+    c->max = max;
+    c->count = count;
+    if (count > 0)
+        memcpy(c->entries, ent, (size_t)count * 48);
+    return PQ3_OK;
+}
