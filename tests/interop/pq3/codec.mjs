@@ -90,10 +90,10 @@ export class Reader {
 
 // §2: every top-level structure starts with u8(format version) ‖ u8(type);
 // a wrong value is a version error, checked before reading on.
-export function header(r, type) {
+export function header(r, type, format = 0x01) {
   if (r.b.length < 2) fail('DECODE', `${r.what}: truncated before the type byte`);
   const v = r.u8('format version');
   const t = r.u8('type');
-  if (v !== 0x01) fail('VERSION', `${r.what}: format version ${v}`);
+  if (v !== format) fail('VERSION', `${r.what}: format version ${v}`);
   if (t !== type) fail('VERSION', `${r.what}: type ${t}, expected ${type}`);
 }

@@ -38,6 +38,7 @@ function newState(version, self, peer, initiator) {
     send: null, myScalar: null, myPub: null,
     recv: null, myOffer: null, peerOffer: null,
     pqCount: 0, pqTime: 0n,
+    sessionId: null, lastReceipt: 0n, prevPeerRatchet: null,
   };
 }
 
@@ -57,7 +58,7 @@ export function startInitiator(ctx, selfCert, peerCert, bundleBytes, now, rng) {
   const { rk, ck } = kdfRk(Z32, ssEcdh, ssKem, dst);                   // step 5
   s.rk = rk;                                                           // step 6
   s.send = { ck, index: 0, extFlags: F.START, startHash: prim.sha384(bundleBytes), ct0, ct: null };
-  s.myScalar = e; s.myPub = E; s.peerRatchet = B.ecdhPub; s.prevLen = 0;
+  s.myScalar = e; s.myPub = E; s.peerRatchet = B.ecdhPub; s.prevLen = 0; s.sessionId = E;
   completedPqStep(s, now);
   return { state: s, trace: { ephemeralPub: E, ct0, ssEcdh, ssKem, dst, rk, ck } };
 }
@@ -97,7 +98,9 @@ export function seal(ctx, state, { policy, now, rng, contentType, body, ad, sign
     s.send = { ck, index: 0, extFlags: ct ? F.CT : 0, startHash: null, ct0: null, ct };
     s.myScalar = r; s.myPub = Nk; s.peerOffer = null;
     if (ct) completedPqStep(s, now);
-    if (wantOffer(s, policy, now)) {                                   // 11.2 step 6
+    if (s.myOffer) {                                                   // 11.2 step 6: unanswered offer sent again (§11.4)
+      s.send.extFlags |= F.EK;
+    } else if (wantOffer(s, policy, now)) {
       const dz = rng.take(64, 'd‖z');
       s.myOffer = ctx.kem.keygen(768, dz);
       s.send.extFlags |= F.EK;
@@ -106,7 +109,8 @@ export function seal(ctx, state, { policy, now, rng, contentType, body, ad, sign
     trace.ssEcdh = ssEcdh; trace.ssKem = ct ? ssKem : new Uint8Array(0); trace.dst = dst;
   }
   const c = s.send;
-  let flags = (c.index === 0 || policy.repeat_headers) ? c.extFlags : 0; // step 2
+  // step 2 (§11.4): START / CT on every message of the chain, EK on its first
+  let flags = (c.extFlags & (F.START | F.CT)) | (c.index === 0 ? c.extFlags & F.EK : 0);
   if (ad.length > 0) flags |= F.AD;
   trace.chainBefore = c.ck;                                            // step 3
   const { mk, next } = chainStep(c.ck);
@@ -159,7 +163,9 @@ export function startResponder(ctx, selfCert, peerCert, prekey, wire, now) {
   if (!equal(msg.prekeyHash, bundleHash)) fail('UNKNOWN', 'prekey hash names another bundle');
   const B = decodeBundle(prekey.bundle);
   if (BigInt(now) >= B.expires + 604800n) fail('EXPIRED', 'prekey past its grace window'); // 6
-  if (msg.index !== 0 || msg.prev !== 0) fail('UNKNOWN', `index ${msg.index}, previous ${msg.prev}`); // 7
+  // 7-8 (no replay cache and no skipped-key store here: a gap needs one)
+  if (msg.prev !== 0) fail('UNKNOWN', `previous ${msg.prev}`);
+  if (msg.index !== 0) fail('LIMIT', `index ${msg.index} with no room for skipped keys`);
   prim.importX(msg.ratchetKey, 'ratchet key E');                       // 8
   if ((msg.flags & F.EK) && !prim.ekModulusOk(msg.ek, 768)) fail('KEY', 'offered ek fails the modulus check');
   const ssKem = ctx.kem.decaps(1024, prekey.dk, msg.ct0);             // 9
@@ -168,8 +174,8 @@ export function startResponder(ctx, selfCert, peerCert, prekey, wire, now) {
   const { rk, ck } = kdfRk(Z32, ssEcdh, ssKem, dst);
   const d = decryptWith(ck, msg);                                       // 10, 11
   s.rk = rk;
-  s.recv = { ck: d.next, index: 1, prevLen: 0, extFlags: msg.flags & 7, extDigest: prim.sha384(msg.ext) };
-  s.peerRatchet = msg.ratchetKey;
+  s.recv = { ck: d.next, index: 1, prevLen: 0, extFlags: F.START, extDigest: mandatoryDigest(msg) };
+  s.peerRatchet = msg.ratchetKey; s.sessionId = msg.ratchetKey;
   if (msg.flags & F.EK) s.peerOffer = msg.ek;
   completedPqStep(s, now);
   return { state: s, contentType: d.contentType, body: d.body, ad: msg.ad,
@@ -177,31 +183,38 @@ export function startResponder(ctx, selfCert, peerCert, prekey, wire, now) {
                     aesKey: d.k.key, aesIv: d.k.iv, dst } };
 }
 
-// §13 opening.
+// §11.4: SHA-384 of the mandatory extension (START: prekey hash ‖ ct0; CT).
+function mandatoryDigest(msg) {
+  if (msg.flags & F.START) return prim.sha384(concat(msg.prekeyHash, msg.ct0));
+  if (msg.flags & F.CT) return prim.sha384(msg.ct);
+  return null;
+}
+
+// §13 opening (a receiver without a skipped-key store, §13.1).
 export function open(ctx, state, wire, now) {
   const msg = decodeMessage(wire);                                      // 1
   if (msg.version !== state.version) fail('VERSION', `message version ${msg.version}`);
   verifySig(state.siddRecv, state.peer.authKey, wire);                 // 2
   const s = clone(state);
   const trace = { directionChange: false };
-  const ext = msg.flags & 7;
+  const ext = msg.flags & (F.START | F.CT);
   let ck;
   if (s.recv && equal(msg.ratchetKey, s.peerRatchet)) {                  // 3, same chain
-    if (msg.index !== s.recv.index)
-      fail(msg.index < s.recv.index ? 'REPLAY' : 'UNKNOWN', `index ${msg.index}, expected ${s.recv.index}`);
     if (msg.prev !== s.recv.prevLen) fail('DECODE', `previous chain length ${msg.prev}, chain began with ${s.recv.prevLen}`);
-    if (ext) {
-      if (ext !== s.recv.extFlags) fail('VERIFY', `extension flags ${ext} differ from the chain's ${s.recv.extFlags}`);
-      if (!equal(prim.sha384(msg.ext), s.recv.extDigest)) fail('VERIFY', 'repeated extension differs');
-    }
+    if (ext !== s.recv.extFlags) fail('VERIFY', `extension flags ${ext} differ from the chain's ${s.recv.extFlags}`);
+    if (ext && !equal(mandatoryDigest(msg), s.recv.extDigest)) fail('VERIFY', 'repeated extension differs');
+    if (msg.index !== s.recv.index)
+      fail(msg.index < s.recv.index ? 'REPLAY' : 'LIMIT', `index ${msg.index}, expected ${s.recv.index}`);
     ck = s.recv.ck;
   } else {                                                              // 3, new chain
     trace.directionChange = true;
     if (!s.send) fail('UNKNOWN', 'no new chain expected');
     if (msg.flags & F.START) fail('DECODE', 'START on a later chain');
     const expectPrev = s.recv ? s.recv.index : 0;
+    if ((!s.recv && msg.prev !== 0) || msg.prev < expectPrev)
+      fail('UNKNOWN', `new chain with previous ${msg.prev} (we have ${expectPrev})`);
     if (msg.index !== 0 || msg.prev !== expectPrev)
-      fail('UNKNOWN', `new chain at index ${msg.index}, previous ${msg.prev} (expected 0, ${expectPrev})`);
+      fail('LIMIT', `new chain at index ${msg.index}, previous ${msg.prev}: skipped keys needed`);
     prim.importX(msg.ratchetKey, 'ratchet key');
     if ((msg.flags & F.EK) && !prim.ekModulusOk(msg.ek, 768)) fail('KEY', 'offered ek fails the modulus check');
     if ((msg.flags & F.CT) && !s.myOffer) fail('UNKNOWN', 'CT without an outstanding offer');
@@ -219,7 +232,8 @@ export function open(ctx, state, wire, now) {
   }
   const d = decryptWith(ck, msg);                                       // 4, 5
   if (trace.directionChange) {                                          // 6
-    s.recv = { ck: d.next, index: 1, prevLen: msg.prev, extFlags: ext, extDigest: ext ? prim.sha384(msg.ext) : null };
+    if (s.recv) s.prevPeerRatchet = s.peerRatchet;
+    s.recv = { ck: d.next, index: 1, prevLen: msg.prev, extFlags: ext, extDigest: mandatoryDigest(msg) };
     s.peerRatchet = msg.ratchetKey;
     if (msg.flags & F.CT) s.myOffer = null;
     if (msg.flags & F.EK) s.peerOffer = msg.ek;
@@ -236,17 +250,20 @@ export function open(ctx, state, wire, now) {
 }
 
 // ---- §14 serialized state ----------------------------------------------------
-export const SF = { SEND: 0x01, RECV: 0x02, MY_OFFER: 0x04, PEER_OFFER: 0x08, INITIATOR: 0x10 };
+export const SF = { SEND: 0x01, RECV: 0x02, MY_OFFER: 0x04, PEER_OFFER: 0x08, INITIATOR: 0x10, RECV2: 0x20 };
 
 export function serializeState(s) {
   const flags = (s.send ? SF.SEND : 0) | (s.recv ? SF.RECV : 0) | (s.myOffer ? SF.MY_OFFER : 0) |
-                (s.peerOffer ? SF.PEER_OFFER : 0) | (s.initiator ? SF.INITIATOR : 0);
+                (s.peerOffer ? SF.PEER_OFFER : 0) | (s.initiator ? SF.INITIATOR : 0) |
+                (s.prevPeerRatchet ? SF.RECV2 : 0);
   const sendExt = s.send ? s.send.extFlags : 0;
   const recvExt = s.recv ? s.recv.extFlags : 0;
-  const p = [u8(1), u8(4), u8(s.version), u8(flags), u8(sendExt), u8(recvExt),
+  const p = [u8(2), u8(4), u8(s.version), u8(flags), u8(sendExt), u8(recvExt),
     vec16(s.self.handle), s.self.deviceId, s.self.authKey,
     vec16(s.peer.handle), s.peer.deviceId, s.peer.authKey,
-    s.rk, u32(s.prevLen), s.peerRatchet, u32(s.pqCount), u64(s.pqTime)];
+    s.rk, u32(s.prevLen), s.peerRatchet, u32(s.pqCount), u64(s.pqTime),
+    s.sessionId, u64(s.lastReceipt)];
+  if (s.prevPeerRatchet) p.push(s.prevPeerRatchet);
   if (s.send) p.push(s.send.ck, u32(s.send.index), s.myScalar, s.myPub);
   if (s.recv) p.push(s.recv.ck, u32(s.recv.index), u32(s.recv.prevLen));
   if (recvExt) p.push(s.recv.extDigest);
@@ -261,15 +278,16 @@ export function serializeState(s) {
 // comparison) with the structural and key checks the section lists.
 export function decodeState(buf) {
   const r = new Reader(buf, 'session state');
-  header(r, 0x04);
+  header(r, 0x04, 0x02); // state format 2 (§14)
   const f = {};
   f.protocol_version = r.u8('protocol version');
   if (f.protocol_version !== 1) fail('VERSION', `session state: protocol version ${f.protocol_version}`);
   const flags = f.state_flags = r.u8('state flags');
-  if (flags & 0xe0) fail('DECODE', 'session state: undefined state flag');
+  if (flags & 0xc0) fail('DECODE', 'session state: undefined state flag');
+  if ((flags & SF.RECV2) && !(flags & SF.RECV)) fail('DECODE', 'RECV2 without RECV');
   const se = f.send_ext_flags = r.u8('send extension flags');
   const re = f.recv_ext_flags = r.u8('recv extension flags');
-  if (se & 0xf8 || re & 0xf8) fail('DECODE', 'session state: undefined extension flag');
+  if (se & 0xf8 || re & 0xfa) fail('DECODE', 'session state: undefined extension flag');
   if (se && !(flags & SF.SEND)) fail('DECODE', 'send extension without SEND');
   if ((se & F.START) && (se & F.CT)) fail('DECODE', 'send extension START with CT');
   if ((se & F.EK) && !(flags & SF.MY_OFFER)) fail('DECODE', 'send extension EK without MY_OFFER');
@@ -286,6 +304,9 @@ export function decodeState(buf) {
   f.peer_ratchet_key = r.bytes(32, 'peer ratchet key');
   f.pq_count = r.u32('pq_count');
   f.pq_time = r.u64('pq_time');
+  f.session_id = r.bytes(32, 'session id');
+  f.last_receipt = r.u64('last receipt');
+  if (flags & SF.RECV2) f.prev_peer_ratchet_key = r.bytes(32, 'previous peer ratchet key');
   if (flags & SF.SEND) {
     f.send_ck = r.bytes(32, 'sending CK');
     f.send_index = r.u32('next send index');
