@@ -181,6 +181,7 @@ int gm_conv_run(gm_conv *c, uint64_t seed, size_t n, uint32_t max_chain,
     if (n == 0 || n > GM_MAX_MSGS || max_chain == 0)
         return 0;
     c->policy = *policy;
+    c->step = step;
     if (!fx_party_init(&c->party[GM_ALICE], "mailto:alice@example.org", "alice", seed) ||
         !fx_party_init(&c->party[GM_BOB], "tel:+15555550123", "bob", seed))
         return 0;

@@ -53,6 +53,7 @@ typedef struct {
     size_t start_state_len;
     uint8_t sidd[2][48];            /* sidd(party -> other), §7, from certificates */
     pq3_rekey_policy policy;
+    uint64_t step;                  /* seconds between messages */
     uint32_t max_chain;             /* longest chain actually sent */
     size_t n;
     gm_msg msg[GM_MAX_MSGS];
