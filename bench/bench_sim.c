@@ -37,7 +37,6 @@ int main(int argc, char **argv)
     c[k] = sim_config_default("5% duplication, copies up to 16 late", 105, n);
     c[k].dup = 0.05;
     c[k].dup_delay = 16;
-    c[k].needs_stale_replay = 1;
     k++;
     c[k] = sim_config_default("one-way bursts of 100", 106, n);
     c[k].burst = 100;
@@ -49,7 +48,6 @@ int main(int argc, char **argv)
     c[k].dup_delay = 16;
     c[k].burst = 20;
     c[k].needs_ooo = 1;
-    c[k].needs_stale_replay = 1;
     k++;
     c[k] = sim_config_default("three devices", 108, n);
     c[k].devices = 3;

@@ -43,14 +43,19 @@ typedef struct sim_config {
     pq3_rekey_policy policy;
     unsigned capture_every;  /* a state compromise every this many messages per link (0: none) */
     unsigned heal_rounds;    /* ping-pong rounds per link once the network heals */
+    unsigned max_jump;       /* skipped-key store bounds (0: the library's defaults) */
+    unsigned max_keys;
+    int receipts;            /* 1: send a delivery receipt whenever the library says one is due;
+                              * 2: except for a chain that carried only receipts; 0: never */
     int needs_ooo;           /* the scenario needs out-of-order delivery in the library */
-    int needs_stale_replay;  /* it needs replays of old chains reported as PQ3_ERR_REPLAY */
 } sim_config;
 
 typedef struct sim_stats {
     const char *name;
     int skipped;             /* 1: not run, `skip_reason` says why */
     char skip_reason[160];
+    int stale_replay_unsupported;  /* the library rejects a copy from two chains back with
+                                    * another error than PQ3_ERR_REPLAY (sim_probe_stale_replay) */
     pq3_err setup_err;       /* set-up or internal failure (not a finding about the protocol) */
 
     uint64_t sent;           /* application messages sealed */
@@ -59,6 +64,8 @@ typedef struct sim_stats {
     uint64_t dup_copies;     /* extra copies the network delivered */
     uint64_t net_delivered;  /* distinct messages of which at least one copy arrived */
     uint64_t opened;         /* distinct messages decrypted */
+    uint64_t net_delivered_app, opened_app;   /* the same for application messages */
+    uint64_t receipt_echo;   /* receipts acknowledging a chain of receipts only */
     uint64_t double_open;    /* a message decrypted a second time: must be 0 */
     uint64_t body_mismatch;  /* decrypted to other bytes than sealed: must be 0 */
     uint64_t replays;        /* copies of opened messages rejected with PQ3_ERR_REPLAY */
@@ -74,6 +81,9 @@ typedef struct sim_stats {
     uint64_t kem_resend_bytes;
     uint64_t kem_steps;      /* completed ML-KEM steps seen by receivers (kem_completed) */
     size_t max_state_bytes;  /* largest serialized session */
+    size_t max_skipped_bytes;/* largest serialized skipped-key store */
+    uint32_t max_skipped_keys;
+    uint64_t late_opens;     /* messages opened with a stored skipped key */
     uint64_t state_samples;
     uint64_t sum_state_bytes;
 
@@ -94,7 +104,8 @@ typedef struct sim_stats {
 
 /* A configuration with the defaults: 2 devices, perfect network,
  * switch_prob 0.5, bodies of 16..200 bytes, 30 s per slot, the default
- * rekey policy, a compromise every 200 messages, 4 heal rounds. */
+ * rekey policy, the default skipped-key bounds, receipts on, a compromise
+ * every 200 messages, 4 heal rounds. */
 sim_config sim_config_default(const char *name, uint64_t seed, uint64_t messages);
 
 /* What the library supports, probed at run time through the public API.

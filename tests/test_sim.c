@@ -26,16 +26,24 @@ static void check_common(const sim_config *cfg, const sim_stats *st)
     CHECK(st->body_mismatch == 0);
     CHECKF(st->unexpected == 0, "%s: %llu unexpected errors, first %s", cfg->name,
            (unsigned long long)st->unexpected, st->first_unexpected);
-    CHECKF(st->dup_other == 0, "%s: %llu copies rejected otherwise than as replays", cfg->name,
+    /* copies are rejected as replays, unless the library is known (probe)
+     * not to recognize copies from older chains; they never decrypt */
+    CHECKF(st->dup_other == 0 || st->stale_replay_unsupported,
+           "%s: %llu copies rejected otherwise than as replays", cfg->name,
            (unsigned long long)st->dup_other);
+    if (st->dup_other > 0)
+        printf("%s: KNOWN LIMITATION: %llu copies of opened messages from older chains were "
+               "rejected with another error than PQ3_ERR_REPLAY (%s)\n",
+               cfg->name, (unsigned long long)st->dup_other, st->first_unexpected);
     CHECK(st->limits == 0);
     /* every message the network delivered decrypted exactly once */
     CHECKF(st->opened == st->net_delivered, "%s: opened %llu of %llu delivered", cfg->name,
            (unsigned long long)st->opened, (unsigned long long)st->net_delivered);
-    CHECK(st->net_delivered + st->lost == st->sent);
+    CHECK(st->net_delivered + st->lost == st->sent + st->receipts);
+    CHECK(st->opened_app == st->net_delivered_app);
     /* each extra copy was rejected as a replay */
-    CHECKF(st->replays == st->dup_copies, "%s: %llu replays for %llu extra copies", cfg->name,
-           (unsigned long long)st->replays, (unsigned long long)st->dup_copies);
+    CHECKF(st->replays + st->dup_other == st->dup_copies, "%s: %llu replays for %llu extra copies",
+           cfg->name, (unsigned long long)st->replays, (unsigned long long)st->dup_copies);
     CHECK(st->max_state_bytes > 0 && st->max_state_bytes <= PQ3_STATE_MAX_BYTES);
     /* the network healed: every ping-pong message went through */
     CHECK(st->after_heal_fail == 0);
@@ -68,7 +76,7 @@ static void test_perfect(void)
     sim_stats st;
     run(&cfg, &st);
     CHECK(st.lost == 0 && st.dup_copies == 0 && st.replays == 0);
-    CHECK(st.opened == st.sent);
+    CHECK(st.opened_app == st.sent && st.opened == st.sent + st.receipts);
 }
 
 static void test_repeat_headers(void)
@@ -78,7 +86,7 @@ static void test_repeat_headers(void)
     cfg.policy.repeat_headers = 1;
     cfg.switch_prob = 0.2;
     run(&cfg, &st);
-    CHECK(st.opened == st.sent);
+    CHECK(st.opened_app == st.sent && st.opened == st.sent + st.receipts);
     /* chains longer than one message repeat their ek / ct */
     CHECK(st.kem_resends > 0);
 }
@@ -90,7 +98,7 @@ static void test_duplicates(void)
     cfg.dup = 0.05;
     run(&cfg, &st);
     CHECK(st.dup_copies > 0);
-    CHECK(st.opened == st.sent);
+    CHECK(st.opened_app == st.sent && st.opened == st.sent + st.receipts);
 }
 
 static void test_duplicates_delayed(void)
@@ -99,7 +107,6 @@ static void test_duplicates_delayed(void)
     sim_stats st;
     cfg.dup = 0.05;
     cfg.dup_delay = 8;
-    cfg.needs_stale_replay = 1;
     run(&cfg, &st);
     if (!st.skipped)
         CHECK(st.dup_copies > 0);
@@ -111,7 +118,7 @@ static void test_bursts(void)
     sim_stats st;
     cfg.burst = 100;
     run(&cfg, &st);
-    CHECK(st.opened == st.sent);
+    CHECK(st.opened_app == st.sent && st.opened == st.sent + st.receipts);
     /* a classical heal needs the victim's next chain: at most two turns */
     CHECK(st.heal_c_max <= 2 * cfg.burst + 1);
 }
@@ -135,7 +142,7 @@ static void test_reorder(void)
     cfg.needs_ooo = 1;
     run(&cfg, &st);
     if (!st.skipped)
-        CHECK(st.opened == st.sent);
+        CHECK(st.opened_app == st.sent && st.opened == st.sent + st.receipts);
 }
 
 static void test_bad_network(void)
@@ -148,7 +155,6 @@ static void test_bad_network(void)
     cfg.dup_delay = 16;
     cfg.burst = 20;
     cfg.needs_ooo = 1;
-    cfg.needs_stale_replay = 1;
     run(&cfg, &st);
 }
 
@@ -159,7 +165,7 @@ static void test_three_devices(void)
     cfg.devices = 3;
     cfg.dup = 0.05;
     run(&cfg, &st);
-    CHECK(st.opened == st.sent);
+    CHECK(st.opened_app == st.sent && st.opened == st.sent + st.receipts);
 }
 
 /* A run replays exactly from its seed. */
