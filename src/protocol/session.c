@@ -728,6 +728,15 @@ pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now, const
             if ((err = take_stored(sk, v.ratchet_key, v.index, now, mk, &used)) != PQ3_OK)
                 goto cleanup;
             inf.late = 1;
+            /* §11.4: an offer on a late first message of the current chain
+             * is taken while we have not answered the chain yet. */
+            if (v.ek != NULL && !(w.flags & PQ3_ST_SEND)) {
+                if ((err = pq3_mlkem768_check_ek(v.ek)) != PQ3_OK)
+                    goto cleanup;
+                memcpy(w.peer_ek, v.ek, sizeof w.peer_ek);
+                w.flags |= PQ3_ST_PEER_OFFER;
+                inf.kem_offered = 1;
+            }
         } else {
             if ((err = check_room(sk, now, v.index - w.nr, 0)) != PQ3_OK ||
                 (err = skip_keys(&k, w.ckr, w.peer_pub, w.nr, v.index, sk, &added, now)) !=
