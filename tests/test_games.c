@@ -60,16 +60,29 @@ static int mki_cmp(const void *a, const void *b)
     return memcmp(((const mki_entry *)a)->mki, ((const mki_entry *)b)->mki, PQ3_MKI_BYTES);
 }
 
-static mki_entry *mki_table(const gm_conv *c)
+static mki_entry *mki_table_of(const uint8_t (*mkis)[PQ3_MKI_BYTES], size_t n)
 {
-    mki_entry *tab = malloc(c->n * sizeof *tab);
+    mki_entry *tab = malloc((n > 0 ? n : 1) * sizeof *tab);
     if (tab == NULL)
         return NULL;
-    for (size_t i = 0; i < c->n; i++) {
-        memcpy(tab[i].mki, c->msg[i].mki, PQ3_MKI_BYTES);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(tab[i].mki, mkis[i], PQ3_MKI_BYTES);
         tab[i].index = i;
     }
-    qsort(tab, c->n, sizeof *tab, mki_cmp);
+    qsort(tab, n, sizeof *tab, mki_cmp);
+    return tab;
+}
+
+static mki_entry *mki_table(const gm_conv *c)
+{
+    uint8_t(*mkis)[PQ3_MKI_BYTES] = malloc(c->n * sizeof *mkis);
+    mki_entry *tab = NULL;
+    if (mkis == NULL)
+        return NULL;
+    for (size_t i = 0; i < c->n; i++)
+        memcpy(mkis[i], c->msg[i].mki, PQ3_MKI_BYTES);
+    tab = mki_table_of((const uint8_t(*)[PQ3_MKI_BYTES])mkis, c->n);
+    free(mkis);
     return tab;
 }
 
@@ -105,6 +118,22 @@ static void mark_chain(const mki_entry *tab, size_t n, const uint8_t ck_in[32], 
     pq3_wipe(mk, sizeof mk);
 }
 
+/* Every 32-byte window of buf taken as a chain key (§8.2) and as a message
+ * key (§8.3): marks every message key it yields. */
+static void mark_windows(const mki_entry *tab, size_t n, const uint8_t *buf, size_t len,
+                         uint8_t *hits)
+{
+    uint8_t mk[32], ck[32], mki[PQ3_MKI_BYTES];
+    for (size_t o = 0; o + 32 <= len; o++) {
+        if (gm_chain_step(mk, ck, buf + o) && gm_mki(mki, mk))
+            mki_mark(tab, n, mki, hits);
+        if (gm_mki(mki, buf + o))
+            mki_mark(tab, n, mki, hits);
+    }
+    pq3_wipe(mk, sizeof mk);
+    pq3_wipe(ck, sizeof ck);
+}
+
 /* ---- game 1: forward secrecy ---------------------------------------------- */
 
 /*
@@ -118,15 +147,10 @@ static void mark_chain(const mki_entry *tab, size_t n, const uint8_t ck_in[32], 
 static void fs_derive_all(const gm_conv *c, const mki_entry *tab, const uint8_t *state,
                           size_t state_len, const pq3_session *st, size_t t, uint8_t *hits)
 {
-    uint8_t mk[32], mki[PQ3_MKI_BYTES], dst[GM_DST_MAX], rk[32], ck[32];
+    uint8_t dst[GM_DST_MAX], rk[32], ck[32];
     uint8_t ss_true[32], kem_true[32], ss_cap[2][32], kem_cap[32];
 
-    for (size_t o = 0; o + 32 <= state_len; o++) {
-        if (gm_chain_step(mk, ck, state + o) && gm_mki(mki, mk))
-            mki_mark(tab, c->n, mki, hits);
-        if (gm_mki(mki, state + o))
-            mki_mark(tab, c->n, mki, hits);
-    }
+    mark_windows(tab, c->n, state, state_len, hits);
     mark_chain(tab, c->n, st->rk, 8, hits);
     if (st->flags & PQ3_ST_SEND)
         mark_chain(tab, c->n, st->cks, 8, hits);
@@ -166,7 +190,6 @@ static void fs_derive_all(const gm_conv *c, const mki_entry *tab, const uint8_t 
                 if (gm_kdf_rk(rk, ck, st->rk, ecdh_c[a], kem_c[b], dst, dst_len))
                     mark_chain(tab, c->n, ck, 4, hits);
     }
-    pq3_wipe(mk, sizeof mk);
     pq3_wipe(rk, sizeof rk);
     pq3_wipe(ck, sizeof ck);
     pq3_wipe(ss_true, sizeof ss_true);
@@ -282,6 +305,184 @@ cleanup:
     free(tab);
     free(hits);
     free(body);
+}
+
+/* ---- game 1b: forward secrecy with out-of-order delivery ------------------ */
+
+/* One message of the out-of-order scenario. */
+typedef struct {
+    char name[8];
+    int sender;
+    uint8_t *wire;
+    size_t len;
+    uint8_t text[16];
+    size_t text_len;
+    int delivered;             /* to its receiver, before the capture */
+} ooo_msg;
+
+static int ooo_seal(gm_conv *c, ooo_msg *m, int who, const char *name, uint64_t now)
+{
+    size_t cap;
+    snprintf(m->name, sizeof m->name, "%s", name);
+    m->sender = who;
+    m->text_len = (size_t)snprintf((char *)m->text, sizeof m->text, "body %s", name);
+    cap = pq3_message_max_size(m->text_len, 0);
+    if ((m->wire = malloc(cap)) == NULL)
+        return 0;
+    return pq3_session_seal(&c->s[who], &c->party[who].device_signer, &c->policy, now,
+                            &c->party[who].rng, PQ3_CONTENT_MESSAGE, m->text, m->text_len, NULL,
+                            0, m->wire, cap, &m->len) == PQ3_OK;
+}
+
+/* Opens m with (s, sk); 1 when it gave m's body. */
+static int ooo_open(pq3_session *s, pq3_skipped *sk, const ooo_msg *m, uint64_t now)
+{
+    uint8_t *body = malloc(m->len);
+    pq3_opened info;
+    int ok = body != NULL &&
+             pq3_session_open_ex(s, sk, now, m->wire, m->len, body, m->len, &info) == PQ3_OK &&
+             info.body_len == m->text_len && memcmp(body, m->text, m->text_len) == 0;
+    free(body);
+    return ok;
+}
+
+/*
+ * The receiver keeps the keys of skipped messages (pq3_skipped) next to the
+ * state; forward secrecy then also needs every used key erased. Alice sends
+ * a0..a5; bob gets a0, a3 (keeps a1, a2), a1 late; bob answers b0; alice
+ * sends c0, c1 (bob keeps a4, a5 when c0 ends chain a), a5 arrives late.
+ * Bob's state and store are captured; c2 is sent after. The capture must
+ * open, and yield keys for, exactly a2, a4 (still missing) and c2.
+ */
+static void game_fs_out_of_order(void)
+{
+    static const char *names[] = { "a0", "a1", "a2", "a3", "a4", "a5", "b0", "c0", "c1", "c2" };
+    static const int order[] = { 0, 3, 1, -6, 7, 8, 5 }; /* -6: b0 to alice */
+    gm_conv *c = calloc(1, sizeof *c);
+    pq3_skipped *sk = malloc(sizeof *sk), *sk_copy = malloc(sizeof *sk_copy);
+    pq3_rekey_policy pol = pq3_rekey_policy_default();
+    ooo_msg m[12];
+    uint8_t mkis[12][PQ3_MKI_BYTES], hits[12], hits2[12];
+    uint8_t *st_buf = malloc(PQ3_STATE_MAX_BYTES), *sk_buf = NULL;
+    size_t st_len = 0, sk_len = 0, nm = 0;
+    uint64_t now;
+    mki_entry *tab = NULL;
+    pq3_session copy;
+    pq3_msg_view v;
+
+    memset(m, 0, sizeof m);
+    CHECK(c != NULL && sk != NULL && sk_copy != NULL && st_buf != NULL);
+    if (c == NULL || sk == NULL || sk_copy == NULL || st_buf == NULL)
+        goto cleanup;
+    /* The start (alice) and bob's reply, in order; then the scenario. */
+    CHECK(gm_conv_run(c, 21, 2, 1, &pol, 60));
+    if (c->n != 2)
+        goto cleanup;
+    pq3_skipped_init_default(sk);
+    now = c->msg[1].now + 60;
+    for (int k = 0; k < 6; k++)
+        CHECK(ooo_seal(c, &m[nm++], GM_ALICE, names[k], now));
+    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+        int i = order[k] < 0 ? -order[k] : order[k];
+        now += 60;
+        if (order[k] == 7) /* alice's next chain, after she has b0 */
+            CHECK(ooo_seal(c, &m[nm++], GM_ALICE, "c0", now) &&
+                  ooo_seal(c, &m[nm++], GM_ALICE, "c1", now));
+        if (order[k] < 0) {
+            CHECK(ooo_seal(c, &m[nm++], GM_BOB, "b0", now));
+            CHECK(ooo_open(&c->s[GM_ALICE], NULL, &m[i], now));
+        } else {
+            CHECK(ooo_open(&c->s[GM_BOB], sk, &m[i], now));
+        }
+        m[i].delivered = 1;
+    }
+    CHECK(nm == 9);
+    /* The capture: bob's state and skipped-key store. */
+    CHECK_OK(pq3_session_serialize(&c->s[GM_BOB], st_buf, PQ3_STATE_MAX_BYTES, &st_len));
+    sk_len = pq3_skipped_size(sk);
+    sk_buf = malloc(sk_len);
+    CHECK(sk_buf != NULL);
+    if (sk_buf == NULL)
+        goto cleanup;
+    CHECK_OK(pq3_skipped_serialize(sk, sk_buf, sk_len, &sk_len));
+    CHECKF(sk->count == 2, "bob keeps %u skipped keys, expected 2 (a2, a4)", sk->count);
+    CHECK(ooo_seal(c, &m[nm++], GM_ALICE, names[9], now + 60));
+    /* The start and bob's reply count as delivered messages too. */
+    for (size_t i = 0; i < 2; i++) {
+        ooo_msg *e = &m[nm++];
+        snprintf(e->name, sizeof e->name, i == 0 ? "start" : "reply");
+        e->sender = c->msg[i].sender;
+        e->wire = malloc(c->msg[i].len);
+        if (e->wire != NULL)
+            memcpy(e->wire, c->msg[i].wire, c->msg[i].len);
+        e->len = e->wire != NULL ? c->msg[i].len : 0;
+        memcpy(e->text, c->msg[i].text, sizeof e->text);
+        e->text_len = c->msg[i].text_len < sizeof e->text ? c->msg[i].text_len : 0;
+        e->delivered = 1;
+    }
+    for (size_t i = 0; i < nm; i++) {
+        CHECK_OK(pq3_msg_decode(&v, m[i].wire, m[i].len));
+        memcpy(mkis[i], v.mki, PQ3_MKI_BYTES);
+    }
+    tab = mki_table_of((const uint8_t(*)[PQ3_MKI_BYTES])mkis, nm);
+    CHECK(tab != NULL);
+    if (tab == NULL)
+        goto cleanup;
+    memset(hits, 0, sizeof hits);
+    mark_windows(tab, nm, st_buf, st_len, hits);
+    mark_windows(tab, nm, sk_buf, sk_len, hits);
+
+    printf("\nGame 1b: forward secrecy with out-of-order delivery (bob's state + skipped keys"
+           " captured)\n");
+    printf("  %-6s %-5s | %9s | %6s %7s | %s\n", "msg", "from", "delivered", "opens", "derived",
+           "expected");
+    for (size_t i = 0; i < nm; i++) {
+        int opens, expect = !m[i].delivered && m[i].sender == GM_ALICE;
+        CHECK(gm_load_state(&copy, st_buf, st_len));
+        CHECK_OK(pq3_skipped_deserialize(sk_copy, sk_buf, sk_len));
+        opens = ooo_open(&copy, sk_copy, &m[i], now + 120);
+        printf("  %-6s %-5s | %9s | %6s %7s | %s\n", m[i].name, party_name(m[i].sender),
+               m[i].delivered ? "yes" : "no", opens ? "yes" : "no", hits[i] ? "yes" : "no",
+               expect ? "opens" : "nothing");
+        CHECKF(opens == expect && hits[i] == expect, "%s: opens %d, key derived %d, expected %d",
+               m[i].name, opens, hits[i], expect);
+        /* A key used late is erased: the store after a2 no longer yields it,
+         * and a second a2 is a replay. */
+        if (opens && i == 2) {
+            uint8_t *again = malloc(sk_len);
+            size_t again_len = 0;
+            CHECK(again != NULL);
+            if (again != NULL &&
+                pq3_skipped_serialize(sk_copy, again, sk_len, &again_len) == PQ3_OK) {
+                memset(hits2, 0, sizeof hits2);
+                mark_windows(tab, nm, again, again_len, hits2);
+                CHECK(!hits2[2] && hits2[4]);
+                pq3_wipe(again, sk_len);
+            }
+            free(again);
+            CHECK(!ooo_open(&copy, sk_copy, &m[2], now + 120));
+        }
+        pq3_session_wipe(&copy);
+        pq3_skipped_wipe(sk_copy);
+    }
+
+cleanup:
+    for (size_t i = 0; i < nm; i++)
+        free(m[i].wire);
+    free(tab);
+    if (st_buf != NULL)
+        pq3_wipe(st_buf, PQ3_STATE_MAX_BYTES);
+    free(st_buf);
+    if (sk_buf != NULL)
+        pq3_wipe(sk_buf, sk_len);
+    free(sk_buf);
+    if (sk != NULL)
+        pq3_skipped_wipe(sk);
+    free(sk);
+    free(sk_copy);
+    if (c != NULL)
+        gm_conv_free(c);
+    free(c);
 }
 
 /* ---- games 2 and 3: post-compromise security ------------------------------ */
@@ -681,6 +882,7 @@ int main(void)
     CHECK(gm_conv_run(slow, 13, 120, 3, &slow_pol, 600));
     if (small->n == 160 && dflt->n == 420 && slow->n == 120) {
         game_forward_secrecy(small, 5);
+        game_fs_out_of_order();
         game_pcs_classical(small);
         game_pcs_quantum(dflt, "default", 2);
         game_pcs_quantum(small, "small", 1);
