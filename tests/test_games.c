@@ -12,6 +12,7 @@
  * where the model says it can, and fails everywhere else.
  *
  *  1. forward secrecy: a captured state opens nothing delivered before it;
+ *     1b. also with out-of-order delivery, the skipped-key store captured too;
  *  2. post-compromise security against a classical attacker: healing at the
  *     compromised side's first fresh ratchet key;
  *  3. post-compromise security against a quantum attacker (every ECDH secret
@@ -228,7 +229,8 @@ static void game_forward_secrecy(const gm_conv *c, size_t stride)
     printf("  %-5s %5s %5s | %8s %8s %8s | %6s %6s %6s\n", "party", "t", "state", "earlier",
            "opened", "derived", "later", "opened", "model");
     for (int x = 0; x < 2; x++) {
-        for (size_t t = 1; t <= c->n; t += (t + stride > c->n && t < c->n) ? c->n - t : stride) {
+        /* Every stride-th capture point, and the last one (after everything). */
+        for (size_t t = 1; t <= c->n; t = (t < c->n && t + stride > c->n) ? c->n : t + stride) {
             const gm_msg *cap = &c->msg[t - 1];
             pq3_session st, copy;
             pq3_opened info;
@@ -315,7 +317,7 @@ typedef struct {
     int sender;
     uint8_t *wire;
     size_t len;
-    uint8_t text[16];
+    uint8_t text[64];
     size_t text_len;
     int delivered;             /* to its receiver, before the capture */
 } ooo_msg;
@@ -417,7 +419,7 @@ static void game_fs_out_of_order(void)
             memcpy(e->wire, c->msg[i].wire, c->msg[i].len);
         e->len = e->wire != NULL ? c->msg[i].len : 0;
         memcpy(e->text, c->msg[i].text, sizeof e->text);
-        e->text_len = c->msg[i].text_len < sizeof e->text ? c->msg[i].text_len : 0;
+        e->text_len = c->msg[i].text_len;
         e->delivered = 1;
     }
     for (size_t i = 0; i < nm; i++) {
