@@ -52,6 +52,27 @@ int main(int argc, char **argv)
     c[k] = sim_config_default("three devices", 108, n);
     c[k].devices = 3;
     k++;
+    /* the same load spread over more time: skipped keys expire (7 days)
+     * before the store fills */
+    c[k] = sim_config_default("10% loss, a message every 10 min", 109, n);
+    c[k].loss = 0.10;
+    c[k].step_seconds = 600;
+    c[k].needs_ooo = 1;
+    k++;
+    c[k] = sim_config_default("bad network, a message every 10 min", 110, n);
+    c[k].loss = 0.10;
+    c[k].reorder = 16;
+    c[k].dup = 0.05;
+    c[k].dup_delay = 16;
+    c[k].burst = 20;
+    c[k].step_seconds = 600;
+    c[k].needs_ooo = 1;
+    k++;
+    /* a client that does not acknowledge a chain of receipts only */
+    c[k] = sim_config_default("three devices, no receipt for receipts", 111, n);
+    c[k].devices = 3;
+    c[k].receipts = 2;
+    k++;
 
     printf("OpenPQ3 network simulation: %llu messages per scenario, fixed seeds\n",
            (unsigned long long)n);

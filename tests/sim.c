@@ -15,6 +15,7 @@
  * captured state, driven like the victim, checks the classical model with
  * real decryption.
  */
+#define _POSIX_C_SOURCE 200809L   /* clock_gettime */
 #include "sim.h"
 
 #include <stdlib.h>
@@ -707,6 +708,10 @@ static void sim_deliver(sim *w, const sim_packet *p)
                 sd->own_offer_chain = -1;
         }
         sample_state(w, &sd->s, sd->sk);
+    } else if (!w->counting) {
+        /* after the network healed: counted by the ping-pong loop */
+        note(w->st->first_after_heal, sizeof w->st->first_after_heal, "open after healing",
+             w->slot, err);
     } else if ((*led & M_STATE) == M_OPENED) {
         if (err == PQ3_ERR_REPLAY)
             w->st->replays++;
@@ -1160,7 +1165,7 @@ void sim_print_checks(FILE *f, const sim_stats *st)
             "%llu, body mismatches %llu, replays %llu, copies rejected otherwise %llu, limits "
             "%llu, unexpected errors %llu%s%s; captures %llu (healed classical %llu, PQ %llu), "
             "captured-copy checks agree %llu healed %llu bad %llu%s%s; after healing ok %llu "
-            "fail %llu; KEM steps %llu, re-sent KEM bytes %llu\n",
+            "fail %llu%s%s; KEM steps %llu, re-sent KEM bytes %llu\n",
             st->name, (unsigned long long)st->sent, (unsigned long long)st->receipts,
             (unsigned long long)st->receipt_echo, (unsigned long long)st->lost,
             (unsigned long long)st->dup_copies, (unsigned long long)st->net_delivered,
@@ -1174,5 +1179,6 @@ void sim_print_checks(FILE *f, const sim_stats *st)
             (unsigned long long)st->real_healed, (unsigned long long)st->real_bad,
             st->first_real_bad[0] ? " -- first: " : "", st->first_real_bad,
             (unsigned long long)st->after_heal_ok, (unsigned long long)st->after_heal_fail,
+            st->first_after_heal[0] ? " -- first: " : "", st->first_after_heal,
             (unsigned long long)st->kem_steps, (unsigned long long)st->kem_resend_bytes);
 }

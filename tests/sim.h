@@ -98,6 +98,7 @@ typedef struct sim_stats {
 
     uint64_t after_heal_ok;  /* ping-pong messages opened after the network healed */
     uint64_t after_heal_fail;
+    char first_after_heal[200];
 
     double seconds;
 } sim_stats;
