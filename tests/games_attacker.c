@@ -165,6 +165,14 @@ int gm_load_state(pq3_session *s, const uint8_t *buf, size_t len)
     return pq3_session_deserialize(s, buf, len) == PQ3_OK;
 }
 
+/* Whether message j (>= 0) offered this ek. */
+static int same_offer(const gm_conv *c, int j, const uint8_t ek[PQ3_MLKEM768_EK_BYTES])
+{
+    pq3_msg_view v;
+    return j >= 0 && pq3_msg_decode(&v, c->msg[j].wire, c->msg[j].len) == PQ3_OK &&
+           v.ek != NULL && memcmp(v.ek, ek, PQ3_MLKEM768_EK_BYTES) == 0;
+}
+
 int gm_conv_run(gm_conv *c, uint64_t seed, size_t n, uint32_t max_chain,
                 const pq3_rekey_policy *policy, uint64_t step)
 {
@@ -251,9 +259,10 @@ int gm_conv_run(gm_conv *c, uint64_t seed, size_t n, uint32_t max_chain,
             goto fail;
         if (v.flags & PQ3_MSG_CT)
             m->offer_at = last_offer[to];
-        /* An offer is made at a chain's first message (§11.2 step 6); later
-         * messages of the chain may repeat it (§16). */
-        if ((v.flags & PQ3_MSG_EK) && m->new_chain)
+        /* An offer is made at a chain's first message (§11.2 step 6); while
+         * unanswered, later chains carry the same ek again (§11.4): the offer
+         * is the first message that carried it. */
+        if ((v.flags & PQ3_MSG_EK) && m->new_chain && !same_offer(c, last_offer[sender], v.ek))
             last_offer[sender] = (int)i;
         /* Delivery. */
         if (i == 0) {

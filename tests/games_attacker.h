@@ -34,7 +34,7 @@ typedef struct {
     size_t state_len[2];
     int new_chain;              /* index 0: the first message of a chain */
     uint8_t flags;              /* §9.1 flags byte */
-    int offer_at;               /* CT: the message whose EK it answers; else -1 */
+    int offer_at;               /* CT: the first message carrying the EK it answers, else -1 */
     uint8_t ratchet_key[32];
     uint8_t mki[PQ3_MKI_BYTES];
 } gm_msg;
