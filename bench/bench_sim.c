@@ -40,6 +40,10 @@ int main(int argc, char **argv)
     k++;
     c[k] = sim_config_default("one-way bursts of 100", 106, n);
     c[k].burst = 100;
+    c[k].silent_receiver = 1;
+    k++;
+    c[k] = sim_config_default("bursts of 100, receipts when due", 112, n);
+    c[k].burst = 100;
     k++;
     c[k] = sim_config_default("bad network", 107, n);
     c[k].loss = 0.10;

@@ -35,6 +35,11 @@
 #define SIM_BODY_MAX 4096
 #define SIM_EXT_EK PQ3_MLKEM768_EK_BYTES
 #define SIM_EXT_CT PQ3_MLKEM768_CT_BYTES
+/* §9.1: the ratchet header extension starts after version, type, flags,
+ * ratchet key, index and previous chain length; START is 48 + 1568 bytes */
+#define SIM_EXT_OFFSET 43
+#define SIM_START_BYTES (48 + PQ3_MLKEM1024_CT_BYTES)
+#define SIM_KEM_SEEN 64
 
 /* The library's out-of-order delivery (skipped-key store, §13.1) and
  * delivery receipts (§16.1), used when its headers provide them. */
@@ -139,7 +144,6 @@ typedef struct {
     uint8_t key[32];
     uint8_t creator;     /* side 0 or 1 */
     uint8_t flags;       /* START/EK/CT of its first message */
-    uint8_t ek_seen, ct_seen;
     int64_t answers;     /* CT: the chain whose offered ek it answers, else -1 */
     uint64_t first_seq;  /* link sequence number of its first message */
 } sim_chain;
@@ -181,6 +185,10 @@ typedef struct {
     uint64_t next_capture;
     unsigned n_captures;
     sim_capture cap[SIM_MAX_CAPTURES];
+    /* the last KEM payloads (ek, ct) sent on this link, by their first 32
+     * bytes, to tell a re-send from a new one */
+    uint8_t kem_seen[SIM_KEM_SEEN][32];
+    unsigned kem_seen_next;
 } sim_link;
 
 typedef struct {
@@ -500,6 +508,19 @@ static void sample_state(sim *w, const pq3_session *s, const sim_store *sk)
         w->st->max_state_bytes = n;
 }
 
+static void kem_payload(sim *w, sim_link *l, const uint8_t *p, size_t size)
+{
+    for (unsigned i = 0; i < SIM_KEM_SEEN; i++)
+        if (memcmp(l->kem_seen[i], p, 32) == 0) {
+            w->st->kem_resends++;
+            w->st->kem_resend_bytes += size;
+            return;
+        }
+    w->st->kem_first++;
+    memcpy(l->kem_seen[l->kem_seen_next], p, 32);
+    l->kem_seen_next = (l->kem_seen_next + 1) % SIM_KEM_SEEN;
+}
+
 /* Seals one message on link l from side `from` into w->msg; records the
  * chain log and the wire statistics. *id gets the message's ledger id. */
 static pq3_err sim_seal(sim *w, unsigned li, unsigned from, uint8_t content_type, size_t body_len,
@@ -569,27 +590,16 @@ static pq3_err sim_seal(sim *w, unsigned li, unsigned from, uint8_t content_type
         j = sd->last_own_chain;
     }
 
-    /* KEM payloads: the first message of a chain carrying its ek / ct is
-     * the send; any later one carrying it again is a re-send */
-    sim_chain *ch = &l->chains[j];
+    /* KEM payloads: the first message carrying an ek / ct sends it; any
+     * later one carrying the same bytes again (later in the chain, or on a
+     * later chain while the offer is outstanding) re-sends it */
+    size_t off = SIM_EXT_OFFSET + ((mi.flags & PQ3_MSG_START) ? SIM_START_BYTES : 0);
     if (mi.flags & PQ3_MSG_EK) {
-        if (ch->ek_seen) {
-            w->st->kem_resends++;
-            w->st->kem_resend_bytes += SIM_EXT_EK;
-        } else {
-            w->st->kem_first++;
-            ch->ek_seen = 1;
-        }
+        kem_payload(w, l, w->msg + off, SIM_EXT_EK);
+        off += SIM_EXT_EK;
     }
-    if (mi.flags & PQ3_MSG_CT) {
-        if (ch->ct_seen) {
-            w->st->kem_resends++;
-            w->st->kem_resend_bytes += SIM_EXT_CT;
-        } else {
-            w->st->kem_first++;
-            ch->ct_seen = 1;
-        }
-    }
+    if (mi.flags & PQ3_MSG_CT)
+        kem_payload(w, l, w->msg + off, SIM_EXT_CT);
 
     l->seq++;
     w->st->wire_bytes += *len;
@@ -1026,6 +1036,8 @@ static pq3_err send_receipts(sim *w)
             size_t len;
             uint64_t id;
             sim_side *sd = &w->link[li].side[s];
+            if (w->cfg->silent_receiver && s != w->link[li].dir)
+                continue;   /* offline until its turn */
             if (!receipt_due(&sd->s, &w->cfg->policy, sim_now(w)))
                 continue;
             if (!sd->peer_chain_app) {

@@ -37,6 +37,7 @@ typedef struct sim_config {
     unsigned reorder;        /* W: a message arrives 1 + U[0, W] slots after it is sent */
     unsigned dup_delay;      /* a copy arrives U[0, dup_delay] slots after its original */
     unsigned burst;          /* > 0: each side sends exactly `burst` messages per turn */
+    int silent_receiver;     /* the side not sending sends nothing, receipts included */
     double switch_prob;      /* burst == 0: probability the next message goes the other way */
     unsigned body_min, body_max;
     uint64_t step_seconds;   /* simulated time per slot */
