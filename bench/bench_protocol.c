@@ -242,7 +242,7 @@ int main(void)
         size_t plain, ek, ct, both;
         policy = pq3_rekey_policy_default();
         fresh_session();
-        one_message(1);
+        one_message(0); /* bob's reply: alice's chain repeats START (section 11.4) */
         plain = msg_len;
         ek = size_with(PQ3_MSG_EK);
         /* an answer alone: bob offers, alice answers under the default
