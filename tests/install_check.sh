@@ -27,6 +27,6 @@ int main(void)
 C
 cc -o "$tmp/use" "$tmp/use.c" $(pkg-config --define-prefix --cflags --libs openpq3)
 LD_LIBRARY_PATH="$(dirname "$libdir")" "$tmp/use"
-for h in common.h crypto.h mlkem.h padme.h; do
+for h in common.h crypto.h mlkem.h padme.h identity.h prekey.h session.h; do
   [ -f "$tmp/prefix/include/pq3/$h" ] || { echo "missing installed header $h"; exit 1; }
 done
