@@ -41,22 +41,8 @@
 #define SIM_START_BYTES (48 + PQ3_MLKEM1024_CT_BYTES)
 #define SIM_KEM_SEEN 64
 
-/* The library's out-of-order delivery (skipped-key store, §13.1) and
- * delivery receipts (§16.1), used when its headers provide them. */
-#if defined(PQ3_SKIPPED_CAP)
-#define SIM_HAVE_SKIPPED 1
+/* One skipped-key store (§13.1) per side. */
 typedef pq3_skipped sim_store;
-#else
-#define SIM_HAVE_SKIPPED 0
-typedef struct {
-    uint32_t count;
-} sim_store;
-#endif
-#if defined(PQ3_RECEIPT_BODY_BYTES)
-#define SIM_HAVE_RECEIPTS 1
-#else
-#define SIM_HAVE_RECEIPTS 0
-#endif
 
 /* ---- deterministic sources -------------------------------------------- */
 
@@ -306,12 +292,11 @@ static int check_body(const uint8_t *b, size_t len, uint64_t id, uint8_t *scratc
     return memcmp(scratch, b, len) == 0;
 }
 
-/* ---- the library calls that depend on its version ----------------------- */
+/* ---- the library calls ---------------------------------------------------- */
 
 static sim_store *store_new(const sim_config *cfg)
 {
     sim_store *sk = calloc(1, sizeof *sk);
-#if SIM_HAVE_SKIPPED
     if (sk != NULL && cfg->max_jump > 0) {
         if (pq3_skipped_init(sk, cfg->max_jump, cfg->max_keys, PQ3_SKIPPED_DEFAULT_AGE) !=
             PQ3_OK) {
@@ -321,9 +306,6 @@ static sim_store *store_new(const sim_config *cfg)
     } else if (sk != NULL) {
         pq3_skipped_init_default(sk);
     }
-#else
-    (void)cfg;
-#endif
     return sk;
 }
 
@@ -331,44 +313,25 @@ static void store_free(sim_store *sk)
 {
     if (sk == NULL)
         return;
-#if SIM_HAVE_SKIPPED
     pq3_skipped_wipe(sk);
-#endif
     pq3_wipe(sk, sizeof *sk);
     free(sk);
 }
 
 static size_t store_bytes(const sim_store *sk)
 {
-#if SIM_HAVE_SKIPPED
     return pq3_skipped_size(sk);
-#else
-    (void)sk;
-    return 0;
-#endif
 }
 
 static pq3_err sim_open(pq3_session *s, sim_store *sk, uint64_t now, const uint8_t *msg,
                         size_t len, uint8_t *body, size_t cap, pq3_opened *info)
 {
-#if SIM_HAVE_SKIPPED
     return pq3_session_open_ex(s, sk, now, msg, len, body, cap, info);
-#else
-    (void)sk;
-    return pq3_session_open(s, now, msg, len, body, cap, info);
-#endif
 }
 
 static int receipt_due(const pq3_session *s, const pq3_rekey_policy *policy, uint64_t now)
 {
-#if SIM_HAVE_RECEIPTS
     return pq3_session_receipt_due(s, policy, now);
-#else
-    (void)s;
-    (void)policy;
-    (void)now;
-    return 0;
-#endif
 }
 
 /* Seals application content (the body) or, with PQ3_CONTENT_RECEIPT, the
@@ -378,27 +341,17 @@ static pq3_err sim_seal_raw(pq3_session *s, const sim_store *sk, const pq3_signe
                             uint8_t content_type, const uint8_t *body, size_t body_len,
                             uint8_t *out, size_t cap, size_t *len)
 {
-#if SIM_HAVE_RECEIPTS
     if (content_type == PQ3_CONTENT_RECEIPT)
         return pq3_session_seal_receipt(s, sk, signer, policy, now, rng, out, cap, len);
-#else
-    (void)sk;
-#endif
     return pq3_session_seal(s, signer, policy, now, rng, content_type, body, body_len, NULL, 0,
                             out, cap, len);
 }
 
 static int receipt_ok(const uint8_t *body, size_t len)
 {
-#if SIM_HAVE_RECEIPTS
     uint8_t key[32];
     uint32_t next, missing;
     return pq3_receipt_parse(body, len, key, &next, &missing) == PQ3_OK;
-#else
-    (void)body;
-    (void)len;
-    return 0;
-#endif
 }
 
 /* ---- chain log and healing model ---------------------------------------- */
@@ -732,6 +685,9 @@ static void sim_deliver(sim *w, const sim_packet *p)
         }
     } else if (err == PQ3_ERR_LIMIT) {
         w->st->limits++;
+    } else if (err == PQ3_ERR_REPLAY) {
+        /* a first copy whose stored key was evicted (§13.1): lost */
+        w->st->evicted_late++;
     } else {
         w->st->unexpected++;
         note(w->st->first_unexpected, sizeof w->st->first_unexpected, "open", w->slot, err);
@@ -845,16 +801,12 @@ static pq3_err link_init(sim *w, unsigned li)
         (err = sim_seal(w, li, 0, PQ3_CONTENT_MESSAGE, 32, &len, &id)) != PQ3_OK)
         goto done;
     /* the session start is delivered outside the simulated network */
-#if SIM_HAVE_SKIPPED
     err = pq3_session_accept_ex(&l->side[1].s, l->side[1].sk, NULL, &b->cert, &a->cert, &pk,
                                 SIM_T0, w->msg, len, w->body, sizeof w->body, &info);
-#else
-    err = pq3_session_accept(&l->side[1].s, &b->cert, &a->cert, &pk, SIM_T0, w->msg, len, w->body,
-                             sizeof w->body, &info);
-#endif
     if (err == PQ3_OK) {
         w->ledger[id] = M_OPENED;
         l->side[1].rk_prefix = 1;
+        l->side[1].peer_chain_app = 1; /* the start carries a message */
         if (info.kem_offered)
             l->side[1].peer_offer_chain = 0;
     }
@@ -1068,9 +1020,6 @@ pq3_err sim_run(const sim_config *cfg, sim_stats *st)
                  "(no skipped message keys yet)");
         return PQ3_OK;
     }
-    /* Copies from older chains are then rejected with another error: the
-     * run goes on and counts them apart (dup_other); they never decrypt. */
-    st->stale_replay_unsupported = cfg->dup > 0 && !sim_probe_stale_replay();
     if ((err = sim_new(&w, cfg, st)) != PQ3_OK)
         goto done;
 
@@ -1161,7 +1110,7 @@ void sim_print_row(FILE *f, const sim_stats *st)
             ratio(st->heal_q_sum, st->healed_q), (unsigned long long)st->heal_q_max,
             (unsigned long long)st->replays,
             (unsigned long long)(st->unexpected + st->dup_other + st->double_open +
-                                 st->body_mismatch + st->limits),
+                                 st->body_mismatch + st->limits + st->evicted_late),
             st->seconds);
 }
 
@@ -1175,7 +1124,7 @@ void sim_print_checks(FILE *f, const sim_stats *st)
             "%s: sent %llu + %llu receipts (%llu acknowledging receipts only), lost %llu, "
             "extra copies %llu, network delivered %llu, opened %llu (%llu late), double opens "
             "%llu, body mismatches %llu, replays %llu, copies rejected otherwise %llu, limits "
-            "%llu, unexpected errors %llu%s%s; captures %llu (healed classical %llu, PQ %llu), "
+            "%llu, evicted before arrival %llu, unexpected errors %llu%s%s; captures %llu (healed classical %llu, PQ %llu), "
             "captured-copy checks agree %llu healed %llu bad %llu%s%s; after healing ok %llu "
             "fail %llu%s%s; KEM steps %llu, re-sent KEM bytes %llu\n",
             st->name, (unsigned long long)st->sent, (unsigned long long)st->receipts,
@@ -1184,8 +1133,8 @@ void sim_print_checks(FILE *f, const sim_stats *st)
             (unsigned long long)st->opened, (unsigned long long)st->late_opens,
             (unsigned long long)st->double_open, (unsigned long long)st->body_mismatch,
             (unsigned long long)st->replays, (unsigned long long)st->dup_other,
-            (unsigned long long)st->limits, (unsigned long long)st->unexpected,
-            st->first_unexpected[0] ? " -- first: " : "", st->first_unexpected,
+            (unsigned long long)st->limits, (unsigned long long)st->evicted_late,
+            (unsigned long long)st->unexpected, st->first_unexpected[0] ? " -- first: " : "", st->first_unexpected,
             (unsigned long long)st->captures, (unsigned long long)st->healed_c,
             (unsigned long long)st->healed_q, (unsigned long long)st->real_agree,
             (unsigned long long)st->real_healed, (unsigned long long)st->real_bad,

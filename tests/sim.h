@@ -46,8 +46,9 @@ typedef struct sim_config {
     unsigned heal_rounds;    /* ping-pong rounds per link once the network heals */
     unsigned max_jump;       /* skipped-key store bounds (0: the library's defaults) */
     unsigned max_keys;
-    int receipts;            /* 1: send a delivery receipt whenever the library says one is due;
-                              * 2: except for a chain that carried only receipts; 0: never */
+    int receipts;            /* 1: send a delivery receipt whenever the library says one is due
+                              * (never for a chain of receipts only, §16.1: receipt_echo
+                              * counts any); 2: also skip those on the simulator's side; 0: never */
     int needs_ooo;           /* the scenario needs out-of-order delivery in the library */
 } sim_config;
 
@@ -55,8 +56,6 @@ typedef struct sim_stats {
     const char *name;
     int skipped;             /* 1: not run, `skip_reason` says why */
     char skip_reason[160];
-    int stale_replay_unsupported;  /* the library rejects a copy from two chains back with
-                                    * another error than PQ3_ERR_REPLAY (sim_probe_stale_replay) */
     pq3_err setup_err;       /* set-up or internal failure (not a finding about the protocol) */
 
     uint64_t sent;           /* application messages sealed */
@@ -72,6 +71,8 @@ typedef struct sim_stats {
     uint64_t replays;        /* copies of opened messages rejected with PQ3_ERR_REPLAY */
     uint64_t dup_other;      /* copies of opened messages rejected with another error */
     uint64_t limits;         /* PQ3_ERR_LIMIT (expected only where a run exceeds a bound) */
+    uint64_t evicted_late;   /* first copies rejected as PQ3_ERR_REPLAY: their stored key was
+                              * evicted to stay within max_keys (§13.1), the message is lost */
     uint64_t unexpected;     /* any other error on a first copy: must be 0 */
     char first_unexpected[200];
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "protocol/message.h"
+#include "protocol/session.h"
 #include "protocol_fixture.h"
 
 #define MAXMSG 8192
@@ -175,14 +176,18 @@ static void test_atomic(void)
     free(sk);
 }
 
-/* Limits (§18): forward jump per chain, total kept, previous chain length
- * of a new chain; each rejected with PQ3_ERR_LIMIT and nothing changed. */
+/* Limits (§13.1, §18): a gap over max_jump on the current chain is
+ * rejected with PQ3_ERR_LIMIT and changes nothing; keys over max_keys evict
+ * the oldest; a new chain keeps the max_jump most recent keys of the ending
+ * chain; an index beyond the walk bound is rejected; a failed open that
+ * would have evicted changes nothing. */
 static void test_limits(void)
 {
     fx_pair x;
-    wire *w = malloc(12 * sizeof *w), b1;
+    wire *w = malloc(12 * sizeof *w), b1, a2, bad;
     pq3_opened info;
     pq3_skipped *sk = malloc(sizeof *sk);
+    pq3_msg_view v;
     snap d;
 
     CHECK(fx_pair_init(&x, 44));
@@ -196,29 +201,59 @@ static void test_limits(void)
     CHECK_ERR(open_w(&x.b, sk, FX_T0, &w[4], &info), PQ3_ERR_LIMIT);
     CHECK(same(&d, &x.b, sk));
     CHECK_OK(open_w(&x.b, sk, FX_T0, &w[3], &info)); /* keeps 1..3 */
-    CHECK(sk->count == 3);
-    /* index 7 needs 2 more (5, 6): 5 in all, over max_keys 4 */
+    CHECK(sk->count == 3 && info.keys_evicted == 0);
+    /* index 7 needs 2 more (5, 6): 5 in all, over max_keys 4: the oldest
+     * (index 1) is evicted, its message is lost */
+    CHECK_OK(open_w(&x.b, sk, FX_T0 + 1, &w[6], &info));
+    CHECK(info.keys_stored == 2 && info.keys_evicted == 1 && sk->count == 4);
+    CHECK(pq3_skipped_find(sk, x.a.my_pub, 1) < 0);
     take(&d, &x.b, sk);
-    CHECK_ERR(open_w(&x.b, sk, FX_T0, &w[6], &info), PQ3_ERR_LIMIT);
+    CHECK_ERR(open_w(&x.b, sk, FX_T0 + 1, &w[0], &info), PQ3_ERR_REPLAY);
     CHECK(same(&d, &x.b, sk));
-    CHECK_OK(open_w(&x.b, sk, FX_T0, &w[5], &info)); /* index 6: one more, 4 kept */
-    CHECK(sk->count == 4);
-    /* A new chain whose previous chain length skips 7 (6..12) keys. */
+    CHECK_OK(open_w(&x.b, sk, FX_T0 + 1, &w[5], &info)); /* index 6 */
+    CHECK(sk->count == 3); /* 2, 3 (at T0), 5 (at T0 + 1) */
+    /* Absurdly far ahead on the current chain: rejected before any key is
+     * derived. */
+    bad = w[11];
+    CHECK_OK(pq3_msg_decode(&v, bad.m, bad.len));
+    bad.m[35] = 0x7f; /* §9.1: index, u32 at offset 35 */
+    resign(bad.m, bad.len, &x.a, &x.alice);
+    take(&d, &x.b, sk);
+    CHECK_ERR(open_w(&x.b, sk, FX_T0 + 1, &bad, &info), PQ3_ERR_LIMIT);
+    CHECK(same(&d, &x.b, sk));
+    /* A new chain whose previous chain length leaves 5 keys (8..12) of the
+     * ending chain: the 3 most recent (10..12) are kept, 6 in all, so the
+     * two oldest (2, 3) are evicted. */
     CHECK(seal_n(&x.bob, &x.b, NULL, FX_T0, &b1, 1));
     CHECK_OK(open_w(&x.a, NULL, FX_T0, &b1, &info));
-    {
-        wire a2;
-        CHECK(seal_n(&x.alice, &x.a, NULL, FX_T0, &a2, 1));
-        take(&d, &x.b, sk);
-        CHECK_ERR(open_w(&x.b, sk, FX_T0, &a2, &info), PQ3_ERR_LIMIT);
-        CHECK(same(&d, &x.b, sk));
-    }
-    /* Expiry by age frees room: at exactly max_age a key is expired. */
-    CHECK_ERR(open_w(&x.b, sk, FX_T0 + 1000, &w[0], &info), PQ3_ERR_EXPIRED);
-    CHECK_OK(open_w(&x.b, sk, FX_T0 + 999, &w[0], &info));
-    CHECK(sk->count == 3);
-    CHECK(pq3_skipped_expire(sk, FX_T0 + 999) == 0);
-    CHECK(pq3_skipped_expire(sk, FX_T0 + 1000) == 3 && sk->count == 0);
+    CHECK(seal_n(&x.alice, &x.a, NULL, FX_T0, &a2, 1));
+    /* the same message with a wrong mki fails and evicts nothing */
+    bad = a2;
+    CHECK_OK(pq3_msg_decode(&v, bad.m, bad.len));
+    bad.m[v.mki - bad.m] ^= 1;
+    resign(bad.m, bad.len, &x.a, &x.alice);
+    take(&d, &x.b, sk);
+    CHECK_ERR(open_w(&x.b, sk, FX_T0 + 2, &bad, &info), PQ3_ERR_VERIFY);
+    CHECK(same(&d, &x.b, sk));
+    /* and with an index beyond the walk bound it is refused */
+    bad = a2;
+    bad.m[35] = 0x7f;
+    resign(bad.m, bad.len, &x.a, &x.alice);
+    take(&d, &x.b, sk);
+    CHECK_ERR(open_w(&x.b, sk, FX_T0 + 2, &bad, &info), PQ3_ERR_LIMIT);
+    CHECK(same(&d, &x.b, sk));
+    CHECK_OK(open_w(&x.b, sk, FX_T0 + 2, &a2, &info));
+    CHECK(info.new_chain && info.keys_stored == 3 && info.keys_evicted == 2 && sk->count == 4);
+    CHECK_ERR(open_w(&x.b, sk, FX_T0 + 2, &w[8], &info), PQ3_ERR_REPLAY);  /* 9: not kept */
+    CHECK_ERR(open_w(&x.b, sk, FX_T0 + 2, &w[1], &info), PQ3_ERR_REPLAY);  /* 2: evicted */
+    CHECK_OK(open_w(&x.b, sk, FX_T0 + 2, &w[11], &info));                 /* 12: kept */
+    CHECK(info.late && sk->count == 3);
+    /* Expiry by age: at exactly max_age a key is expired. */
+    CHECK_ERR(open_w(&x.b, sk, FX_T0 + 1001, &w[4], &info), PQ3_ERR_EXPIRED);
+    CHECK_OK(open_w(&x.b, sk, FX_T0 + 1000, &w[4], &info));
+    CHECK(sk->count == 2);
+    CHECK(pq3_skipped_expire(sk, FX_T0 + 1001) == 0);
+    CHECK(pq3_skipped_expire(sk, FX_T0 + 1002) == 2 && sk->count == 0);
     free(w);
     free(sk);
 }
@@ -345,6 +380,13 @@ static void test_receipts(void)
     CHECK(next == 4 && missing == 1);
     CHECK(memcmp(rk, x.b.my_pub, 32) != 0); /* bob's chain ended with the receipt */
     CHECK_ERR(pq3_receipt_parse(body, 39, rk, &next, &missing), PQ3_ERR_DECODE);
+    /* §16.1: a peer chain of receipts only owes no receipt (no receipts
+     * answering receipts), though bob's next seal still turns the ratchet */
+    CHECK(!pq3_session_receipt_due(&x.b, &pol, FX_T0 + 1));
+    CHECK(!(x.b.flags & PQ3_ST_SEND) && !(x.b.flags & PQ3_ST_PEER_APP));
+    CHECK_ERR(pq3_session_seal_receipt(&x.b, NULL, &x.bob.device_signer, &pol, FX_T0 + 1,
+                                       &x.bob.rng, r.m, sizeof r.m, &r.len),
+              PQ3_ERR_LIMIT);
     /* bob's offer was answered by the receipt: an ML-KEM step with no
      * user reply. */
     CHECK(!(x.b.flags & PQ3_ST_MY_OFFER));
@@ -360,6 +402,55 @@ static void test_receipts(void)
                                PQ3_CONTENT_RECEIPT, (const uint8_t *)"x", 1, NULL, 0, r.m,
                                sizeof r.m, &r.len),
               PQ3_ERR_ARG);
+    free(sk);
+}
+
+/* Copies from older peer chains (§13 step 3, §14): a copy of a message of
+ * any of the last PQ3_PREV_PEER_KEYS ended chains is PQ3_ERR_REPLAY with
+ * nothing changed; a key still in the store opens however old its chain;
+ * beyond the list an old chain cannot be told from a bogus new one. */
+static void test_stale_replay(void)
+{
+    enum { ROUNDS = PQ3_PREV_PEER_KEYS + 3 };
+    fx_pair x;
+    wire *a = malloc(ROUNDS * sizeof *a), first, b1;
+    pq3_opened info;
+    pq3_skipped *sk = new_store();
+    snap d;
+
+    CHECK(fx_pair_init(&x, 45));
+    for (int r = 0; r < ROUNDS; r++) {
+        CHECK(seal_n(&x.bob, &x.b, NULL, FX_T0, &b1, 1));
+        CHECK_OK(open_w(&x.a, NULL, FX_T0, &b1, &info));
+        if (r == 0) {
+            /* round 0's chain has two messages; the first is kept as a
+             * skipped key */
+            CHECK(seal_n(&x.alice, &x.a, NULL, FX_T0, &first, 1));
+        }
+        CHECK(seal_n(&x.alice, &x.a, NULL, FX_T0, &a[r], 1));
+        CHECK_OK(open_w(&x.b, sk, FX_T0, &a[r], &info));
+        CHECK(info.new_chain);
+    }
+    CHECK(x.b.prev_peer_count == PQ3_PREV_PEER_KEYS && (x.b.flags & PQ3_ST_RECV2));
+    /* bob has a sending chain again: a new peer chain would be expected */
+    CHECK(seal_n(&x.bob, &x.b, NULL, FX_T0, &b1, 1));
+    for (int r = ROUNDS - 1 - PQ3_PREV_PEER_KEYS; r < ROUNDS; r++) {
+        take(&d, &x.b, sk);
+        CHECK_ERR(open_w(&x.b, sk, FX_T0, &a[r], &info), PQ3_ERR_REPLAY);
+        CHECK(same(&d, &x.b, sk));
+    }
+    /* round 1's chain is forgotten and has no stored key: routed as a new
+     * chain, it fails the mki check (never decrypts) */
+    take(&d, &x.b, sk);
+    CHECK_ERR(open_w(&x.b, sk, FX_T0, &a[1], &info), PQ3_ERR_VERIFY);
+    CHECK(same(&d, &x.b, sk));
+    /* round 0's chain is forgotten too, but its stored key still opens */
+    CHECK_OK(open_w(&x.b, sk, FX_T0, &first, &info));
+    CHECK(info.late && sk->count == 0);
+    /* its last key used, that chain is unknown again: a copy is refused,
+     * as a bogus chain (PQ3_ERR_VERIFY), not recognized as a replay */
+    CHECK_ERR(open_w(&x.b, sk, FX_T0, &first, &info), PQ3_ERR_VERIFY);
+    free(a);
     free(sk);
 }
 
@@ -514,6 +605,7 @@ int main(void)
     test_limits();
     test_loss();
     test_receipts();
+    test_stale_replay();
     test_start_replay();
     test_store_codec();
     test_simultaneous();

@@ -15,7 +15,7 @@ static void corrupt_all(const uint8_t *st, size_t len)
      * another key), so only structure is required to fail. */
     for (size_t i = 0; i < 8; i++) {
         memcpy(m, st, len);
-        m[i] ^= 0x40;
+        m[i] ^= (uint8_t)(i == 3 ? 0x80 : 0x40); /* 0x40 is a state flag (§14) */
         if (pq3_session_deserialize(&s, m, len) == PQ3_OK)
             accepted++;
     }

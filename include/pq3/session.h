@@ -58,7 +58,7 @@ extern "C" {
 /* Serialized state size bounds (§14). */
 #define PQ3_STATE_MAX_BYTES 12000
 /* Format version of the serialized session state (§14). */
-#define PQ3_STATE_FORMAT_VERSION 2
+#define PQ3_STATE_FORMAT_VERSION 3
 
 /* Receipt body (§16.1): ratchet key of the acknowledged peer chain, u32 next
  * index, u32 number of indices below it still missing. */
@@ -92,6 +92,10 @@ typedef struct pq3_session_party {
     uint8_t device_id[PQ3_DEVICE_ID_BYTES];
     uint8_t auth_pub[PQ3_ECDSA_PUB_BYTES];
 } pq3_session_party;
+
+/* Ratchet keys of ended peer chains remembered to recognize their copies as
+ * replays (§13, §14, §18). */
+#define PQ3_PREV_PEER_KEYS 8
 
 /* Session state flags (§14). */
 #define PQ3_ST_SEND 0x01u
@@ -136,21 +140,34 @@ typedef struct pq3_session {
     uint8_t my_ek[PQ3_MLKEM768_EK_BYTES];
     uint8_t peer_ek[PQ3_MLKEM768_EK_BYTES];   /* the peer's unanswered offer */
     /* State format 2 (§14): */
-    uint8_t prev_peer_pub[32]; /* ratchet key of the peer chain before peer_pub (RECV2) */
+    uint8_t prev_peer_pubs[PQ3_PREV_PEER_KEYS][32]; /* ratchet keys of the peer chains before
+                                * peer_pub, newest first (RECV2; format 3) */
+    uint8_t prev_peer_count;   /* entries of prev_peer_pubs in use, 0..PQ3_PREV_PEER_KEYS */
     uint8_t session_id[32];    /* the initiator's first ratchet key E (§10.5) */
     uint64_t last_receipt;     /* `now` of our last delivery receipt, 0 if none */
 } pq3_session;
 
-/* Session state flag of format 2: prev_peer_pub is set. */
+/* Session state flag of format 2: prev_peer_pubs holds at least one key. */
 #define PQ3_ST_RECV2 0x20u
+/* Session state flag of format 3: the peer's current chain carried at least
+ * one application message (not only receipts), so a receipt is owed
+ * (§16.1). */
+#define PQ3_ST_PEER_APP 0x40u
 
 /*
  * Skipped message keys (§13.1): message keys of peer messages not yet
  * received, kept by (peer ratchet key, index) so that late messages still
- * open. Bounded three ways (§18): at most `max_jump` keys derived for one
- * chain by one message, at most `max_keys` kept in all, each erased after
- * `max_age` seconds or when used. A message that would exceed a bound is
- * rejected with PQ3_ERR_LIMIT and changes nothing. Caller-owned and flat
+ * open. Bounded three ways (§18): at most `max_jump` keys kept for one chain
+ * by one message, at most `max_keys` kept in all, each erased after
+ * `max_age` seconds or when used. A gap of more than `max_jump` on the
+ * peer's current chain is rejected with PQ3_ERR_LIMIT and changes nothing;
+ * a new peer chain is accepted keeping only the `max_jump` most recent keys
+ * of the ending chain and of its own first indices (older ones are lost),
+ * and when the store would hold more than `max_keys`, the oldest stored keys
+ * are evicted (their messages are lost, the session lives). At most
+ * PQ3_SKIPPED_MAX_WALK chain steps are derived for one chain by one message:
+ * a new chain whose index is beyond it is rejected (PQ3_ERR_LIMIT), an
+ * ending chain whose rest is beyond it keeps no keys. Caller-owned and flat
  * (about 160 KB: allocate it, do not put it on a small stack); holds
  * secrets: wipe with pq3_skipped_wipe. One store per session (or per
  * pq3_peer container). Entries at positions >= count are all zero.
@@ -160,6 +177,7 @@ typedef struct pq3_session {
 #define PQ3_SKIPPED_DEFAULT_JUMP 512u
 #define PQ3_SKIPPED_DEFAULT_KEYS 1024u
 #define PQ3_SKIPPED_DEFAULT_AGE 604800u
+#define PQ3_SKIPPED_MAX_WALK 16384u
 #define PQ3_SKIPPED_HEADER_BYTES 26
 #define PQ3_SKIPPED_ENTRY_BYTES 76
 
@@ -246,6 +264,7 @@ typedef struct pq3_opened {
     uint8_t kem_offered;       /* it carried an offered ek (now stored) */
     uint8_t late;              /* opened with a stored skipped key (§13.1) */
     uint32_t keys_stored;      /* skipped keys this message made us keep */
+    uint32_t keys_evicted;     /* oldest stored keys evicted to stay within max_keys */
 } pq3_opened;
 
 /* Routing information read from a message without any check beyond strict
@@ -345,11 +364,16 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_session_open(pq3_session *s, uint64_t now,
  * NULL: no skipped keys kept) supplies keys of messages that arrive late and
  * receives the keys of messages skipped over. Opening a message with a
  * stored key erases that key. On success expired keys are erased too.
- * Errors: those of pq3_session_open, plus PQ3_ERR_LIMIT (the message would
- * make us derive more than sk->max_jump keys for one chain or keep more
- * than sk->max_keys; always when sk is NULL and a message is skipped over),
- * PQ3_ERR_EXPIRED (the message's stored key is past sk->max_age),
- * PQ3_ERR_REPLAY (also: a late message whose key was used or never kept).
+ * When the keys kept would exceed sk->max_keys, the oldest stored keys are
+ * evicted on success (§13.1); a new chain keeps at most sk->max_jump keys of
+ * the ending chain and of its own first indices, the most recent ones.
+ * Errors: those of pq3_session_open, plus PQ3_ERR_LIMIT (a gap of more than
+ * sk->max_jump on the peer's current chain, a new chain's index over
+ * PQ3_SKIPPED_MAX_WALK; always when sk is NULL and a message is skipped
+ * over), PQ3_ERR_EXPIRED (the message's stored key is past sk->max_age),
+ * PQ3_ERR_REPLAY (also: a late message whose key was used or never kept,
+ * including a copy of a message of one of the last PQ3_PREV_PEER_KEYS
+ * ended peer chains; checked before any ECDH or ML-KEM work).
  * On error neither *s nor *sk changes (byte for byte).
  */
 PQ3_API PQ3_MUST_USE pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now,
@@ -365,7 +389,8 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk
  * of `prekey`, whose prekey_hash must match. Errors: those of
  * pq3_session_accept, plus PQ3_ERR_REPLAY (this start, E and ct0, was
  * accepted before), PQ3_ERR_LIMIT (the cache is full; or index over
- * sk->max_jump / sk NULL and index > 0), PQ3_ERR_ARG (cache of another
+ * PQ3_SKIPPED_MAX_WALK / sk NULL and index > 0; only the sk->max_jump most
+ * recent keys below the index are kept), PQ3_ERR_ARG (cache of another
  * prekey). On error *s is wiped and *sk, *cache do not change.
  */
 PQ3_API PQ3_MUST_USE pq3_err pq3_session_accept_ex(pq3_session *s, pq3_skipped *sk,
@@ -381,8 +406,11 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_session_accept_ex(pq3_session *s, pq3_skipped *
  * Delivery receipts (§16.1). pq3_session_receipt_due: 1 when a receipt
  * should be sent now: we received a peer chain we have not answered (our
  * next seal is a direction change, which completes the pending ECDH and
- * ML-KEM steps) and the last receipt is at least policy->receipt_interval
- * seconds old (policy NULL: default). 0 otherwise or for NULL.
+ * ML-KEM steps), that chain carried at least one application message (a
+ * chain of receipts only is not acknowledged, so idle devices do not answer
+ * receipts with receipts; our next message still completes the steps) and
+ * the last receipt is at least policy->receipt_interval seconds old (policy
+ * NULL: default). 0 otherwise or for NULL.
  */
 PQ3_API int pq3_session_receipt_due(const pq3_session *s, const pq3_rekey_policy *policy,
                                     uint64_t now);

@@ -235,35 +235,80 @@ static pq3_err mandatory_digest(uint8_t out[48], const pq3_msg_view *v)
     return PQ3_OK;
 }
 
-/* Whether the store can take n1 + n2 new keys, n1 and n2 for one chain each
- * (§13.1, §18): PQ3_ERR_LIMIT otherwise. */
-static pq3_err check_room(const pq3_skipped *sk, uint64_t now, uint64_t n1, uint64_t n2)
+/* A gap of n indices on the peer's current chain (§13.1): all n keys are
+ * kept, so n over max_jump is PQ3_ERR_LIMIT (the session goes on with the
+ * peer's next chain, which follows our next message). */
+static pq3_err check_gap(const pq3_skipped *sk, uint32_t n)
 {
-    if (n1 + n2 == 0)
-        return PQ3_OK;
-    if (sk == NULL || n1 > sk->max_jump || n2 > sk->max_jump ||
-        (uint64_t)pq3_skipped_live(sk, now) + n1 + n2 > sk->max_keys ||
-        (uint64_t)sk->count + n1 + n2 > PQ3_SKIPPED_CAP)
+    if (n > 0 && (sk == NULL || n > sk->max_jump))
         return PQ3_ERR_LIMIT;
     return PQ3_OK;
 }
 
-/* Derives the message keys of indices from..to-1 of chain ck (advancing ck)
- * into the store's unused tail; *added counts the slots written (§13.1). */
-static pq3_err skip_keys(pq3_kdf *k, uint8_t ck[32], const uint8_t rk[32], uint32_t from,
-                         uint32_t to, pq3_skipped *sk, uint32_t *added, uint64_t now)
+/* How many of the n first indices of a new peer chain get their keys kept
+ * (§13.1): the max_jump most recent. An index beyond PQ3_SKIPPED_MAX_WALK
+ * would make us derive unboundedly many keys: PQ3_ERR_LIMIT. A new chain is
+ * never refused for a gap the walk covers, since our sending chain goes on
+ * until the peer's next chain is opened: refusing would wedge the session. */
+static pq3_err plan_new(const pq3_skipped *sk, uint32_t n, uint32_t *keep)
 {
-    pq3_err err;
+    *keep = 0;
+    if (n > 0 && (sk == NULL || n > PQ3_SKIPPED_MAX_WALK))
+        return PQ3_ERR_LIMIT;
+    if (n > 0)
+        *keep = n < sk->max_jump ? n : sk->max_jump;
+    return PQ3_OK;
+}
+
+/* Derives the message keys of indices from..to-1 of chain ck (advancing ck)
+ * and keeps the last `keep` of them in the store's unused tail; *added
+ * counts the slots written (§13.1). */
+static pq3_err skip_keys(pq3_kdf *k, uint8_t ck[32], const uint8_t rk[32], uint32_t from,
+                         uint32_t to, uint32_t keep, pq3_skipped *sk, uint32_t *added,
+                         uint64_t now)
+{
+    uint8_t lost[32];
+    pq3_err err = PQ3_OK;
     for (uint32_t i = from; i < to; i++) {
-        pq3_skipped_key *e = &sk->keys[sk->count + *added];
+        pq3_skipped_key *e;
+        if (to - i > keep) {
+            /* an older key beyond the bound: derived only to advance ck */
+            if ((err = pq3_kdf_chain(k, lost, ck)) != PQ3_OK)
+                break;
+            continue;
+        }
+        e = &sk->keys[sk->count + *added];
         (*added)++; /* counted first: a failure below still gets wiped */
         if ((err = pq3_kdf_chain(k, e->mk, ck)) != PQ3_OK)
-            return err;
+            break;
         memcpy(e->ratchet_key, rk, 32);
         e->index = i;
         e->time = now;
     }
-    return PQ3_OK;
+    pq3_wipe(lost, sizeof lost);
+    return err;
+}
+
+/* Whether rk is the ratchet key of one of the ended peer chains we
+ * remember (§13 step 3, §14). */
+static int recent_peer_key(const pq3_session *w, const uint8_t rk[32])
+{
+    for (uint32_t i = 0; i < w->prev_peer_count && i < PQ3_PREV_PEER_KEYS; i++)
+        if (memcmp(w->prev_peer_pubs[i], rk, 32) == 0)
+            return 1;
+    return 0;
+}
+
+/* Remembers the ratchet key of the peer chain that ends, newest first; the
+ * oldest beyond PQ3_PREV_PEER_KEYS is forgotten (§14, §18). */
+static void remember_peer_key(pq3_session *w, const uint8_t rk[32])
+{
+    uint32_t n = w->prev_peer_count < PQ3_PREV_PEER_KEYS ? w->prev_peer_count
+                                                         : PQ3_PREV_PEER_KEYS - 1;
+    memmove(w->prev_peer_pubs[1], w->prev_peer_pubs[0], (size_t)n * 32);
+    memcpy(w->prev_peer_pubs[0], rk, 32);
+    w->prev_peer_count = (uint8_t)(n + 1);
+    w->flags |= PQ3_ST_RECV2;
 }
 
 /* The stored key of a late message (§13.1): PQ3_ERR_REPLAY when none is
@@ -306,7 +351,7 @@ pq3_err pq3_session_accept_ex(pq3_session *s, pq3_skipped *sk, pq3_start_cache *
     pq3_kdf k = { NULL };
     pq3_iov dst[6];
     const pq3_prekey_bundle *b;
-    uint32_t added = 0;
+    uint32_t added = 0, keep = 0;
     pq3_err err;
 
     if (s == NULL || self == NULL || peer == NULL || prekey == NULL || info == NULL ||
@@ -377,7 +422,7 @@ pq3_err pq3_session_accept_ex(pq3_session *s, pq3_skipped *sk, pq3_start_cache *
         err = PQ3_ERR_UNKNOWN;
         goto cleanup;
     }
-    if ((err = check_room(sk, now, v.index, 0)) != PQ3_OK)
+    if ((err = plan_new(sk, v.index, &keep)) != PQ3_OK)
         goto cleanup;
     /* 9. keys */
     memcpy(w.peer_pub, v.ratchet_key, 32);
@@ -406,13 +451,15 @@ pq3_err pq3_session_accept_ex(pq3_session *s, pq3_skipped *sk, pq3_start_cache *
         goto cleanup;
     /* 11. skipped keys, the message key, mki, decryption */
     if (v.index > 0 &&
-        (err = skip_keys(&k, w.ckr, v.ratchet_key, 0, v.index, sk, &added, now)) != PQ3_OK)
+        (err = skip_keys(&k, w.ckr, v.ratchet_key, 0, v.index, keep, sk, &added, now)) != PQ3_OK)
         goto cleanup;
     if ((err = pq3_kdf_chain(&k, mk, w.ckr)) != PQ3_OK ||
         (err = open_payload(&k, mk, &v, body, &inf)) != PQ3_OK)
         goto cleanup;
     /* The session. */
     w.flags = PQ3_ST_RECV;
+    if (inf.content_type == PQ3_CONTENT_MESSAGE)
+        w.flags |= PQ3_ST_PEER_APP; /* §16.1: a receipt is owed */
     w.nr = v.index + 1;
     w.peer_pn = 0;
     w.recv_ext = PQ3_MSG_START;
@@ -432,7 +479,7 @@ pq3_err pq3_session_accept_ex(pq3_session *s, pq3_skipped *sk, pq3_start_cache *
     inf.keys_stored = added;
     *s = w;
     if (sk != NULL)
-        pq3_skipped_commit(sk, added, -1, now);
+        inf.keys_evicted = pq3_skipped_commit(sk, added, -1, now);
     if (cache != NULL)
         memcpy(cache->entries[cache->count++], start_id, 48);
     *info = inf;
@@ -688,6 +735,7 @@ pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now, const
     pq3_iov dst[6];
     uint32_t added = 0;
     long used = -1;
+    int current = 0;
     pq3_err err;
 
     if (s == NULL || info == NULL || body == NULL || (msg == NULL && msg_len > 0))
@@ -713,6 +761,7 @@ pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now, const
     /* 3. route by ratchet key */
     if ((w.flags & PQ3_ST_RECV) && memcmp(v.ratchet_key, w.peer_pub, 32) == 0) {
         /* The peer's current chain. */
+        current = 1;
         if (v.pn != w.peer_pn) {
             err = PQ3_ERR_DECODE;
             goto cleanup;
@@ -738,23 +787,24 @@ pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now, const
                 inf.kem_offered = 1;
             }
         } else {
-            if ((err = check_room(sk, now, v.index - w.nr, 0)) != PQ3_OK ||
-                (err = skip_keys(&k, w.ckr, w.peer_pub, w.nr, v.index, sk, &added, now)) !=
-                    PQ3_OK ||
+            if ((err = check_gap(sk, v.index - w.nr)) != PQ3_OK ||
+                (err = skip_keys(&k, w.ckr, w.peer_pub, w.nr, v.index, v.index - w.nr, sk,
+                                 &added, now)) != PQ3_OK ||
                 (err = pq3_kdf_chain(&k, mk, w.ckr)) != PQ3_OK)
                 goto cleanup;
             w.nr = v.index + 1;
         }
-    } else if (pq3_skipped_has_chain(sk, v.ratchet_key) ||
-               ((w.flags & PQ3_ST_RECV2) && memcmp(v.ratchet_key, w.prev_peer_pub, 32) == 0)) {
+    } else if (pq3_skipped_has_chain(sk, v.ratchet_key) || recent_peer_key(&w, v.ratchet_key)) {
         /* A late message of an older peer chain: its key was kept, or it
-         * was used, or it was never skipped (§13.1). */
+         * was used, evicted or never skipped (§13.1); a copy is a replay,
+         * found before any ECDH or ML-KEM work. */
         if ((err = take_stored(sk, v.ratchet_key, v.index, now, mk, &used)) != PQ3_OK)
             goto cleanup;
         inf.late = 1;
     } else {
         /* A new peer chain. */
         uint32_t have = (w.flags & PQ3_ST_RECV) ? w.nr : 0;
+        uint32_t keep_new = 0, keep_end = 0;
         if (!(w.flags & PQ3_ST_SEND)) {
             err = PQ3_ERR_UNKNOWN; /* the peer cannot have seen a new key of ours */
             goto cleanup;
@@ -769,8 +819,22 @@ pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now, const
             err = PQ3_ERR_UNKNOWN;
             goto cleanup;
         }
-        if ((err = check_room(sk, now, v.pn - have, v.index)) != PQ3_OK)
+        if ((err = plan_new(sk, v.index, &keep_new)) != PQ3_OK)
             goto cleanup;
+        /* §13.1: the ending chain keeps its max_jump most recent keys; a rest
+         * beyond the walk bound keeps none (it is not derived at all); both
+         * chains together keep at most max_keys. A store-less receiver
+         * still refuses any gap. */
+        if (v.pn > have) {
+            if (sk == NULL) {
+                err = PQ3_ERR_LIMIT;
+                goto cleanup;
+            }
+            if (v.pn - have <= PQ3_SKIPPED_MAX_WALK)
+                keep_end = v.pn - have < sk->max_jump ? v.pn - have : sk->max_jump;
+            if (keep_end > sk->max_keys - keep_new)
+                keep_end = sk->max_keys - keep_new;
+        }
         if ((err = pq3_ecdh_import(&their, v.ratchet_key)) != PQ3_OK)
             goto cleanup;
         if (v.ek != NULL && (err = pq3_mlkem768_check_ek(v.ek)) != PQ3_OK)
@@ -780,8 +844,9 @@ pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now, const
             goto cleanup;
         }
         /* The rest of the ending peer chain is kept (§13.1). */
-        if ((w.flags & PQ3_ST_RECV) && v.pn > have &&
-            (err = skip_keys(&k, w.ckr, w.peer_pub, have, v.pn, sk, &added, now)) != PQ3_OK)
+        if ((w.flags & PQ3_ST_RECV) && v.pn > have && v.pn - have <= PQ3_SKIPPED_MAX_WALK &&
+            (err = skip_keys(&k, w.ckr, w.peer_pub, have, v.pn, keep_end, sk, &added, now)) !=
+                PQ3_OK)
             goto cleanup;
         /* the mirror of §11.2 */
         if (v.ct != NULL && (err = pq3_mlkem768_decaps(ss_kem, v.ct, w.my_dk)) != PQ3_OK)
@@ -806,14 +871,13 @@ pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now, const
         if ((err = mandatory_digest(w.recv_digest, &v)) != PQ3_OK)
             goto cleanup;
         /* Messages of the new chain before this one are kept too. */
-        if ((err = skip_keys(&k, w.ckr, v.ratchet_key, 0, v.index, sk, &added, now)) != PQ3_OK ||
+        if ((err = skip_keys(&k, w.ckr, v.ratchet_key, 0, v.index, keep_new, sk, &added, now)) !=
+                PQ3_OK ||
             (err = pq3_kdf_chain(&k, mk, w.ckr)) != PQ3_OK)
             goto cleanup;
         /* The new peer chain: our sending chain ends (§13 step 6). */
-        if (w.flags & PQ3_ST_RECV) {
-            memcpy(w.prev_peer_pub, w.peer_pub, 32);
-            w.flags |= PQ3_ST_RECV2;
-        }
+        if (w.flags & PQ3_ST_RECV)
+            remember_peer_key(&w, w.peer_pub);
         memcpy(w.peer_pub, v.ratchet_key, 32);
         w.peer_point = their;
         w.peer_pn = v.pn;
@@ -846,6 +910,12 @@ pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now, const
     /* 4-5. mki, decryption */
     if ((err = open_payload(&k, mk, &v, body, &inf)) != PQ3_OK)
         goto cleanup;
+    /* §16.1: a receipt is owed for a peer chain with an application
+     * message; a chain of receipts only owes none. */
+    if (inf.new_chain)
+        w.flags &= (uint8_t)~PQ3_ST_PEER_APP;
+    if ((inf.new_chain || current) && inf.content_type == PQ3_CONTENT_MESSAGE)
+        w.flags |= PQ3_ST_PEER_APP;
     /* 6. commit: the session, then only the store entries that changed */
     if (inf.kem_completed) {
         w.pq_count = 0;
@@ -856,7 +926,7 @@ pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now, const
     inf.keys_stored = added;
     *s = w;
     if (sk != NULL)
-        pq3_skipped_commit(sk, added, used, now);
+        inf.keys_evicted = pq3_skipped_commit(sk, added, used, now);
     *info = inf;
 
 cleanup:
@@ -880,6 +950,10 @@ int pq3_session_receipt_due(const pq3_session *s, const pq3_rekey_policy *policy
     /* One per received chain: after a receipt (or any seal) we have a
      * sending chain until the peer's next chain arrives. */
     if (!(s->flags & PQ3_ST_RECV) || (s->flags & PQ3_ST_SEND))
+        return 0;
+    /* A chain of receipts only is not acknowledged: two idle devices would
+     * otherwise answer each other's receipts for ever. */
+    if (!(s->flags & PQ3_ST_PEER_APP))
         return 0;
     if (s->last_receipt == 0 || pol.receipt_interval == 0)
         return 1;

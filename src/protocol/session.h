@@ -20,8 +20,9 @@ long pq3_skipped_find(const pq3_skipped *sk, const uint8_t rk[32], uint32_t inde
 int pq3_skipped_has_chain(const pq3_skipped *sk, const uint8_t rk[32]);
 uint32_t pq3_skipped_count_chain(const pq3_skipped *sk, const uint8_t rk[32]);
 /* Commit: the `added` keys written at keys[count..) become live, the entry
- * `used` (or -1) is erased, expired keys are erased. */
-void pq3_skipped_commit(pq3_skipped *sk, uint32_t added, long used, uint64_t now);
+ * `used` (or -1) is erased, expired keys are erased, then the oldest keys
+ * beyond max_keys are evicted; returns how many were evicted. */
+uint32_t pq3_skipped_commit(pq3_skipped *sk, uint32_t added, long used, uint64_t now);
 /* Failure: wipes the `added` keys written at keys[count..). */
 void pq3_skipped_rollback(pq3_skipped *sk, uint32_t added);
 

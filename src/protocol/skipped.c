@@ -8,7 +8,11 @@
  * commit step only raises count and erases what was used or expired; a
  * failed open wipes the tail it wrote, which restores the zeros. The tail
  * always has room: count <= max_keys <= PQ3_SKIPPED_CAP / 2 after every
- * commit, and one message adds at most max_keys.
+ * commit (the commit evicts the oldest keys beyond max_keys), and one
+ * message adds at most max_keys.
+ *
+ * Entries stay in the order they were stored (removal shifts the rest
+ * down), so among keys stored at the same `now` the first is the oldest.
  */
 #include <string.h>
 
@@ -97,9 +101,20 @@ static void remove_at(pq3_skipped *sk, uint32_t i)
 {
     uint32_t last = sk->count - 1;
     if (i != last)
-        sk->keys[i] = sk->keys[last];
+        memmove(&sk->keys[i], &sk->keys[i + 1], (size_t)(last - i) * sizeof sk->keys[0]);
     pq3_wipe(&sk->keys[last], sizeof sk->keys[last]);
     sk->count = last;
+}
+
+/* §13.1: the oldest key (smallest time; the first stored among equal
+ * times). */
+static uint32_t oldest(const pq3_skipped *sk)
+{
+    uint32_t o = 0;
+    for (uint32_t i = 1; i < sk->count; i++)
+        if (sk->keys[i].time < sk->keys[o].time)
+            o = i;
+    return o;
 }
 
 uint32_t pq3_skipped_expire(pq3_skipped *sk, uint64_t now)
@@ -118,12 +133,20 @@ uint32_t pq3_skipped_expire(pq3_skipped *sk, uint64_t now)
     return n;
 }
 
-void pq3_skipped_commit(pq3_skipped *sk, uint32_t added, long used, uint64_t now)
+uint32_t pq3_skipped_commit(pq3_skipped *sk, uint32_t added, long used, uint64_t now)
 {
+    uint32_t evicted = 0;
     sk->count += added;
     if (used >= 0)
         remove_at(sk, (uint32_t)used);
     (void)pq3_skipped_expire(sk, now);
+    /* §13.1: over max_keys, the oldest keys go (their messages are lost)
+     * rather than the session refusing every later gap. */
+    while (sk->count > sk->max_keys) {
+        remove_at(sk, oldest(sk));
+        evicted++;
+    }
+    return evicted;
 }
 
 void pq3_skipped_rollback(pq3_skipped *sk, uint32_t added)

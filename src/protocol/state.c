@@ -11,7 +11,7 @@
 
 #define EXT_MASK (PQ3_MSG_START | PQ3_MSG_EK | PQ3_MSG_CT)
 #define ST_KNOWN (PQ3_ST_SEND | PQ3_ST_RECV | PQ3_ST_MY_OFFER | PQ3_ST_PEER_OFFER | \
-                  PQ3_ST_INITIATOR | PQ3_ST_RECV2)
+                  PQ3_ST_INITIATOR | PQ3_ST_RECV2 | PQ3_ST_PEER_APP)
 
 /* The flag rules of §14. */
 static int flags_ok(uint8_t flags, uint8_t send_ext, uint8_t recv_ext)
@@ -21,7 +21,7 @@ static int flags_ok(uint8_t flags, uint8_t send_ext, uint8_t recv_ext)
     if ((flags & ~ST_KNOWN) != 0 || (send_ext & ~EXT_MASK) != 0 ||
         (recv_ext & ~(PQ3_MSG_START | PQ3_MSG_CT)) != 0)
         return 0;
-    if ((flags & PQ3_ST_RECV2) && !(flags & PQ3_ST_RECV))
+    if ((flags & (PQ3_ST_RECV2 | PQ3_ST_PEER_APP)) && !(flags & PQ3_ST_RECV))
         return 0;
     if (send_ext != 0 && !(flags & PQ3_ST_SEND))
         return 0;
@@ -51,7 +51,9 @@ pq3_err pq3_session_serialize(const pq3_session *s, uint8_t *out, size_t cap, si
     if (s == NULL || out_len == NULL || (out == NULL && cap > 0))
         return PQ3_ERR_ARG;
     if (s->version != PQ3_PROTOCOL_VERSION || s->self.handle_len == 0 ||
-        s->peer.handle_len == 0 || !flags_ok(s->flags, s->send_ext, s->recv_ext))
+        s->peer.handle_len == 0 || !flags_ok(s->flags, s->send_ext, s->recv_ext) ||
+        s->prev_peer_count > PQ3_PREV_PEER_KEYS ||
+        ((s->flags & PQ3_ST_RECV2) != 0) != (s->prev_peer_count > 0))
         return PQ3_ERR_STATE;
     pq3_writer_init(&w, out, cap);
     pq3_write_u8(&w, PQ3_STATE_FORMAT_VERSION);
@@ -69,8 +71,10 @@ pq3_err pq3_session_serialize(const pq3_session *s, uint8_t *out, size_t cap, si
     pq3_write_u64(&w, s->pq_time);
     pq3_write_bytes(&w, s->session_id, sizeof s->session_id);
     pq3_write_u64(&w, s->last_receipt);
-    if (s->flags & PQ3_ST_RECV2)
-        pq3_write_bytes(&w, s->prev_peer_pub, sizeof s->prev_peer_pub);
+    if (s->flags & PQ3_ST_RECV2) {
+        pq3_write_u8(&w, s->prev_peer_count);
+        pq3_write_bytes(&w, s->prev_peer_pubs[0], (size_t)s->prev_peer_count * 32);
+    }
     if (s->flags & PQ3_ST_SEND) {
         pq3_write_bytes(&w, s->cks, sizeof s->cks);
         pq3_write_u32(&w, s->ns);
@@ -147,8 +151,22 @@ pq3_err pq3_session_deserialize(pq3_session *s, const uint8_t *in, size_t len)
     w.pq_time = pq3_read_u64(&r);
     pq3_read_bytes(&r, w.session_id, sizeof w.session_id);
     w.last_receipt = pq3_read_u64(&r);
-    if (w.flags & PQ3_ST_RECV2)
-        pq3_read_bytes(&r, w.prev_peer_pub, sizeof w.prev_peer_pub);
+    if (w.flags & PQ3_ST_RECV2) {
+        /* format 3: 1..8 keys of ended peer chains, distinct, none the
+         * current one (§14) */
+        w.prev_peer_count = pq3_read_u8(&r);
+        if (w.prev_peer_count == 0 || w.prev_peer_count > PQ3_PREV_PEER_KEYS)
+            pq3_reader_fail(&r, PQ3_ERR_DECODE);
+        else
+            pq3_read_bytes(&r, w.prev_peer_pubs[0], (size_t)w.prev_peer_count * 32);
+        for (uint32_t i = 0; r.err == PQ3_OK && i < w.prev_peer_count; i++) {
+            if (memcmp(w.prev_peer_pubs[i], w.peer_pub, 32) == 0)
+                pq3_reader_fail(&r, PQ3_ERR_DECODE);
+            for (uint32_t j = i + 1; j < w.prev_peer_count; j++)
+                if (memcmp(w.prev_peer_pubs[i], w.prev_peer_pubs[j], 32) == 0)
+                    pq3_reader_fail(&r, PQ3_ERR_DECODE);
+        }
+    }
     if (w.flags & PQ3_ST_SEND) {
         pq3_read_bytes(&r, w.cks, sizeof w.cks);
         w.ns = pq3_read_u32(&r);

@@ -38,7 +38,7 @@ function newState(version, self, peer, initiator) {
     send: null, myScalar: null, myPub: null,
     recv: null, myOffer: null, peerOffer: null,
     pqCount: 0, pqTime: 0n,
-    sessionId: null, lastReceipt: 0n, prevPeerRatchet: null,
+    sessionId: null, lastReceipt: 0n, prevPeerRatchets: [], peerApp: false,
   };
 }
 
@@ -176,6 +176,7 @@ export function startResponder(ctx, selfCert, peerCert, prekey, wire, now) {
   s.rk = rk;
   s.recv = { ck: d.next, index: 1, prevLen: 0, extFlags: F.START, extDigest: mandatoryDigest(msg) };
   s.peerRatchet = msg.ratchetKey; s.sessionId = msg.ratchetKey;
+  s.peerApp = d.contentType === 1; // §16.1: a receipt is owed for an application message
   if (msg.flags & F.EK) s.peerOffer = msg.ek;
   completedPqStep(s, now);
   return { state: s, contentType: d.contentType, body: d.body, ad: msg.ad,
@@ -206,6 +207,8 @@ export function open(ctx, state, wire, now) {
     if (msg.index !== s.recv.index)
       fail(msg.index < s.recv.index ? 'REPLAY' : 'LIMIT', `index ${msg.index}, expected ${s.recv.index}`);
     ck = s.recv.ck;
+  } else if (s.prevPeerRatchets.some((k) => equal(k, msg.ratchetKey))) { // 3, older chain
+    fail('REPLAY', 'message of an ended peer chain (no skipped keys kept here)');
   } else {                                                              // 3, new chain
     trace.directionChange = true;
     if (!s.send) fail('UNKNOWN', 'no new chain expected');
@@ -232,7 +235,8 @@ export function open(ctx, state, wire, now) {
   }
   const d = decryptWith(ck, msg);                                       // 4, 5
   if (trace.directionChange) {                                          // 6
-    if (s.recv) s.prevPeerRatchet = s.peerRatchet;
+    if (s.recv) s.prevPeerRatchets = [s.peerRatchet, ...s.prevPeerRatchets].slice(0, PREV_PEER_KEYS);
+    s.peerApp = d.contentType === 1;
     s.recv = { ck: d.next, index: 1, prevLen: msg.prev, extFlags: ext, extDigest: mandatoryDigest(msg) };
     s.peerRatchet = msg.ratchetKey;
     if (msg.flags & F.CT) s.myOffer = null;
@@ -241,6 +245,7 @@ export function open(ctx, state, wire, now) {
     s.send = null; s.myScalar = null; s.myPub = null;
   } else {
     s.recv.ck = d.next; s.recv.index += 1;
+    if (d.contentType === 1) s.peerApp = true;
   }
   if (msg.index === 0 && (msg.flags & (F.START | F.CT))) completedPqStep(s, now);
   else countOne(s);
@@ -250,20 +255,22 @@ export function open(ctx, state, wire, now) {
 }
 
 // ---- §14 serialized state ----------------------------------------------------
-export const SF = { SEND: 0x01, RECV: 0x02, MY_OFFER: 0x04, PEER_OFFER: 0x08, INITIATOR: 0x10, RECV2: 0x20 };
+export const SF = { SEND: 0x01, RECV: 0x02, MY_OFFER: 0x04, PEER_OFFER: 0x08, INITIATOR: 0x10, RECV2: 0x20, PEER_APP: 0x40 };
+// §14: ratchet keys of ended peer chains remembered (newest first).
+const PREV_PEER_KEYS = 8;
 
 export function serializeState(s) {
   const flags = (s.send ? SF.SEND : 0) | (s.recv ? SF.RECV : 0) | (s.myOffer ? SF.MY_OFFER : 0) |
                 (s.peerOffer ? SF.PEER_OFFER : 0) | (s.initiator ? SF.INITIATOR : 0) |
-                (s.prevPeerRatchet ? SF.RECV2 : 0);
+                (s.prevPeerRatchets.length ? SF.RECV2 : 0) | (s.recv && s.peerApp ? SF.PEER_APP : 0);
   const sendExt = s.send ? s.send.extFlags : 0;
   const recvExt = s.recv ? s.recv.extFlags : 0;
-  const p = [u8(2), u8(4), u8(s.version), u8(flags), u8(sendExt), u8(recvExt),
+  const p = [u8(3), u8(4), u8(s.version), u8(flags), u8(sendExt), u8(recvExt),
     vec16(s.self.handle), s.self.deviceId, s.self.authKey,
     vec16(s.peer.handle), s.peer.deviceId, s.peer.authKey,
     s.rk, u32(s.prevLen), s.peerRatchet, u32(s.pqCount), u64(s.pqTime),
     s.sessionId, u64(s.lastReceipt)];
-  if (s.prevPeerRatchet) p.push(s.prevPeerRatchet);
+  if (s.prevPeerRatchets.length) p.push(u8(s.prevPeerRatchets.length), ...s.prevPeerRatchets);
   if (s.send) p.push(s.send.ck, u32(s.send.index), s.myScalar, s.myPub);
   if (s.recv) p.push(s.recv.ck, u32(s.recv.index), u32(s.recv.prevLen));
   if (recvExt) p.push(s.recv.extDigest);
@@ -278,13 +285,14 @@ export function serializeState(s) {
 // comparison) with the structural and key checks the section lists.
 export function decodeState(buf) {
   const r = new Reader(buf, 'session state');
-  header(r, 0x04, 0x02); // state format 2 (§14)
+  header(r, 0x04, 0x03); // state format 3 (§14)
   const f = {};
   f.protocol_version = r.u8('protocol version');
   if (f.protocol_version !== 1) fail('VERSION', `session state: protocol version ${f.protocol_version}`);
   const flags = f.state_flags = r.u8('state flags');
-  if (flags & 0xc0) fail('DECODE', 'session state: undefined state flag');
+  if (flags & 0x80) fail('DECODE', 'session state: undefined state flag');
   if ((flags & SF.RECV2) && !(flags & SF.RECV)) fail('DECODE', 'RECV2 without RECV');
+  if ((flags & SF.PEER_APP) && !(flags & SF.RECV)) fail('DECODE', 'PEER_APP without RECV');
   const se = f.send_ext_flags = r.u8('send extension flags');
   const re = f.recv_ext_flags = r.u8('recv extension flags');
   if (se & 0xf8 || re & 0xfa) fail('DECODE', 'session state: undefined extension flag');
@@ -306,7 +314,17 @@ export function decodeState(buf) {
   f.pq_time = r.u64('pq_time');
   f.session_id = r.bytes(32, 'session id');
   f.last_receipt = r.u64('last receipt');
-  if (flags & SF.RECV2) f.prev_peer_ratchet_key = r.bytes(32, 'previous peer ratchet key');
+  if (flags & SF.RECV2) {
+    const n = r.u8('previous peer ratchet key count');
+    if (n < 1 || n > PREV_PEER_KEYS) fail('DECODE', `session state: ${n} previous peer ratchet keys`);
+    f.prev_peer_ratchet_keys = [];
+    for (let i = 0; i < n; i++) {
+      const k = r.bytes(32, 'previous peer ratchet key');
+      if (equal(k, f.peer_ratchet_key) || f.prev_peer_ratchet_keys.some((o) => equal(o, k)))
+        fail('DECODE', 'session state: repeated peer ratchet key');
+      f.prev_peer_ratchet_keys.push(k);
+    }
+  }
   if (flags & SF.SEND) {
     f.send_ck = r.bytes(32, 'sending CK');
     f.send_index = r.u32('next send index');
