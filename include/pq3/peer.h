@@ -1,0 +1,186 @@
+/*
+ * Several sessions with one peer device (docs/PROTOCOL.md §10.5, §10.6):
+ * a container that routes every incoming message of that device to the
+ * right session, creates a session for a new start, picks the session to
+ * send on so that both ends converge on one, and drops the others once the
+ * peer has moved.
+ *
+ * pq3_peer is owned by the caller: a flat structure without pointers that
+ * may be copied with memcpy and stored with pq3_peer_serialize. It holds up
+ * to PQ3_PEER_MAX_SESSIONS sessions and ONE skipped-key store shared by all
+ * of them (§10.6): skipped keys are kept by (peer ratchet key, index) and
+ * ratchet keys are fresh per chain, so the sessions' keys never collide, and
+ * one store (about 160 KB) costs a quarter of one store per session. The
+ * whole container is about 200 KB: allocate it, do not put it on a small
+ * stack. It holds secrets: wipe it with pq3_peer_wipe.
+ *
+ * Every operation works so that a failure leaves the container byte for
+ * byte as it was. Time is the caller's `now` (u64 seconds).
+ */
+#ifndef PQ3_PEER_H
+#define PQ3_PEER_H
+
+#include "pq3/session.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Sessions held per peer device (§18). A new session beyond it evicts the
+ * least recently active one (§10.6). */
+#define PQ3_PEER_MAX_SESSIONS 4
+/* Sessions whose last activity is within this many seconds of the most
+ * recent one count as equally recent: the lowest session id among them is
+ * the one to send on (§10.6). */
+#define PQ3_PEER_TIE_SECONDS 60u
+/* A session other than the one to send on is dropped once at least
+ * PQ3_PEER_DROP_MESSAGES messages were received on the device's other
+ * sessions since its last activity and that activity is at least
+ * PQ3_PEER_DROP_SECONDS old (§10.6). */
+#define PQ3_PEER_DROP_MESSAGES 4u
+#define PQ3_PEER_DROP_SECONDS 600u
+/* Largest serialized container (§10.6): header, every session at its
+ * largest, the store at its fullest. */
+#define PQ3_PEER_HEADER_BYTES 16
+#define PQ3_PEER_SLOT_BYTES 18
+#define PQ3_PEER_MAX_BYTES                                                                  \
+    (PQ3_PEER_HEADER_BYTES + PQ3_PEER_MAX_SESSIONS * (PQ3_PEER_SLOT_BYTES + PQ3_STATE_MAX_BYTES) + \
+     4 + PQ3_SKIPPED_HEADER_BYTES + PQ3_SKIPPED_MAX_KEYS * PQ3_SKIPPED_ENTRY_BYTES)
+/* Format version of the serialized container (§10.6, type 0x07). */
+#define PQ3_PEER_FORMAT_VERSION 1
+
+/* One session and when it was last active. */
+typedef struct pq3_peer_slot {
+    uint64_t active;      /* `now` of its creation or of the last message received on it */
+    uint64_t seq;         /* the container's counter at that moment (unique, increasing) */
+    pq3_session session;
+} pq3_peer_slot;
+
+/*
+ * The container. Slots 0..count-1 are in use, in no particular order;
+ * slots at positions >= count are all zero. `counter` counts activities
+ * (sessions created, messages received); the slots' seq values are distinct
+ * and at most counter. Treat the fields as private (tests read them).
+ */
+typedef struct pq3_peer {
+    uint32_t count;
+    uint32_t reserved;    /* zero (no implicit padding) */
+    uint64_t counter;
+    pq3_peer_slot slots[PQ3_PEER_MAX_SESSIONS];
+    pq3_skipped store;    /* skipped keys of all the sessions (§13.1) */
+} pq3_peer;
+
+/* An empty container whose store has these bounds (pq3_skipped_init).
+ * Errors: PQ3_ERR_ARG (NULL, bounds out of range; *p untouched). */
+PQ3_API PQ3_MUST_USE pq3_err pq3_peer_init(pq3_peer *p, uint32_t max_jump, uint32_t max_keys,
+                                           uint64_t max_age);
+/* pq3_peer_init with the store's defaults. NULL does nothing. */
+PQ3_API void pq3_peer_init_default(pq3_peer *p);
+/* Wipes every session and the store. NULL does nothing. */
+PQ3_API void pq3_peer_wipe(pq3_peer *p);
+
+/*
+ * Starts a new session as initiator (pq3_session_start, §10.2) and adds it,
+ * active at `now`. When the container is full the least recently active
+ * session is evicted first (§10.6) and wiped with its skipped keys.
+ * Errors: those of pq3_session_start, plus PQ3_ERR_ARG (the certificates
+ * name another pair of devices than the sessions held). On error *p is
+ * unchanged.
+ */
+PQ3_API PQ3_MUST_USE pq3_err pq3_peer_start(pq3_peer *p, const pq3_device_cert *self,
+                                            const pq3_device_cert *peer,
+                                            const pq3_prekey_bundle *bundle, uint64_t now,
+                                            const pq3_rng *rng);
+
+/*
+ * Opens a message from the peer device (§10.6 routing): a message whose
+ * ratchet key is a session's current or previous peer ratchet key goes to
+ * that session; one whose ratchet key has keys in the store to the session
+ * to send on first (then the others); a START with an unknown ratchet key
+ * creates a session with pq3_session_accept_ex against `prekey` and `cache`
+ * (evicting the least recently active session when full); any other key is
+ * offered, as a new peer chain, to every session that expects one, most
+ * preferred first, until one opens it. On success the session becomes
+ * active at `now`, stale sessions are dropped (pq3_peer_prune), and its
+ * session id is written to session_id (may be NULL).
+ * `prekey` (NULL: starts are refused) is our prekey whose hash the START
+ * names (find it with pq3_message_peek); `cache` may be NULL (no replay
+ * protection, §10.4). Body and info as for pq3_session_open_ex.
+ * Errors: PQ3_ERR_ARG (NULL, certificates of another pair), PQ3_ERR_BUFFER,
+ * PQ3_ERR_VERSION, PQ3_ERR_DECODE (malformed); PQ3_ERR_UNKNOWN (no session
+ * of this device opens it: an unknown ratchet key, no session expecting a
+ * new chain, or a START without `prekey`); otherwise the error of the
+ * routed session's open or accept (PQ3_ERR_VERIFY, PQ3_ERR_REPLAY,
+ * PQ3_ERR_LIMIT, PQ3_ERR_EXPIRED, PQ3_ERR_KEY, ...); when several sessions
+ * were tried, the first error other than PQ3_ERR_VERIFY and
+ * PQ3_ERR_UNKNOWN, else PQ3_ERR_UNKNOWN. On error *p and *cache are
+ * unchanged and the body buffer is wiped.
+ */
+PQ3_API PQ3_MUST_USE pq3_err pq3_peer_open(pq3_peer *p, const pq3_device_cert *self,
+                                           const pq3_device_cert *peer,
+                                           const pq3_prekey_secret *prekey,
+                                           pq3_start_cache *cache, uint64_t now,
+                                           const uint8_t *msg, size_t msg_len, uint8_t *body,
+                                           size_t body_cap, pq3_opened *info,
+                                           uint8_t session_id[32]);
+
+/*
+ * The slot of the session to send on (§10.6): the most recently active,
+ * where activities within PQ3_PEER_TIE_SECONDS of the most recent tie and
+ * the lowest session id (byte-wise) among the tied wins. -1 when empty or
+ * NULL.
+ */
+PQ3_API int pq3_peer_current(const pq3_peer *p);
+
+/* The slot holding the session with this id, or -1. */
+PQ3_API int pq3_peer_find(const pq3_peer *p, const uint8_t session_id[32]);
+
+/*
+ * Seals on the session to send on (pq3_peer_current) with pq3_session_seal;
+ * its session id is written to session_id (may be NULL). Sending does not
+ * change which session is current. Errors: PQ3_ERR_STATE (no session), and
+ * those of pq3_session_seal. On error *p is unchanged and out wiped.
+ */
+PQ3_API PQ3_MUST_USE pq3_err pq3_peer_seal(pq3_peer *p, const pq3_signer *signer,
+                                           const pq3_rekey_policy *policy, uint64_t now,
+                                           const pq3_rng *rng, uint8_t content_type,
+                                           const uint8_t *body, size_t body_len,
+                                           const uint8_t *ad, size_t ad_len, uint8_t *out,
+                                           size_t cap, size_t *out_len, uint8_t session_id[32]);
+
+/*
+ * Drops every session other than the current one that is stale at `now`
+ * (§10.6: PQ3_PEER_DROP_MESSAGES messages received on other sessions since
+ * its last activity, which is at least PQ3_PEER_DROP_SECONDS old), wiping
+ * it and the skipped keys no remaining session can use. Returns how many
+ * were dropped (0 for NULL).
+ */
+PQ3_API uint32_t pq3_peer_prune(pq3_peer *p, uint64_t now);
+
+/* Serialized size (§10.6), 0 for NULL or a container that breaks its rules. */
+PQ3_API size_t pq3_peer_size(const pq3_peer *p);
+
+/*
+ * Serializes (§10.6, type 0x07) to out[0..cap); at most PQ3_PEER_MAX_BYTES.
+ * Holds secrets. Errors: PQ3_ERR_ARG (NULL), PQ3_ERR_BUFFER (*out_len =
+ * size needed), PQ3_ERR_STATE (the container or a session breaks its
+ * rules). out is wiped on error.
+ */
+PQ3_API PQ3_MUST_USE pq3_err pq3_peer_serialize(const pq3_peer *p, uint8_t *out, size_t cap,
+                                                size_t *out_len);
+
+/*
+ * Strict decoder (§10.6): structure, counts, seq values, every session
+ * (pq3_session_deserialize: its keys re-validated), all sessions between
+ * the same two devices with distinct session ids, the store
+ * (pq3_skipped_deserialize). Errors: PQ3_ERR_ARG, PQ3_ERR_VERSION,
+ * PQ3_ERR_DECODE, PQ3_ERR_LIMIT (more sessions than PQ3_PEER_MAX_SESSIONS,
+ * store over its bounds), PQ3_ERR_KEY, PQ3_ERR_CRYPTO. *p untouched on
+ * error.
+ */
+PQ3_API PQ3_MUST_USE pq3_err pq3_peer_deserialize(pq3_peer *p, const uint8_t *in, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

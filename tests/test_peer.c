@@ -1,0 +1,626 @@
+/* Several sessions with one peer device (docs/PROTOCOL.md §10.5, §10.6):
+ * simultaneous starts and convergence, routing, eviction, dropping, limits,
+ * negative cases and the container's serialization. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pq3/crypto.h"
+#include "pq3/peer.h"
+#include "protocol_fixture.h"
+
+#define MAXMSG 8192
+
+typedef struct {
+    uint8_t m[MAXMSG];
+    size_t len;
+} wire;
+
+/* One device's side: its party, its prekey, and its container for the other
+ * device. */
+typedef struct {
+    fx_party *me;
+    const pq3_device_cert *other;
+    pq3_prekey_secret *prekey;
+    pq3_start_cache *cache;
+    pq3_peer *p;
+} side;
+
+typedef struct {
+    fx_party alice, bob;
+    pq3_prekey_secret apre, bpre;
+    pq3_prekey_bundle abundle, bbundle; /* as the other side verified them */
+    pq3_start_cache acache, bcache;
+    pq3_peer *ap, *bp;                  /* alice's container for bob, bob's for alice */
+    side a, b;
+} world;
+
+static int world_init(world *w, uint64_t k)
+{
+    uint8_t enc[PQ3_PREKEY_BUNDLE_BYTES];
+    memset(w, 0, sizeof *w);
+    if (!fx_party_init(&w->alice, "mailto:alice@example.org", "alice", k) ||
+        !fx_party_init(&w->bob, "tel:+15555550123", "bob", k))
+        return 0;
+    if (pq3_prekey_generate(&w->apre, 1, FX_T0, FX_T0 + 7 * FX_DAY, &w->alice.device_signer,
+                            &w->alice.rng) != PQ3_OK ||
+        pq3_prekey_encode(enc, &w->apre.bundle) != PQ3_OK ||
+        pq3_prekey_verify(&w->abundle, enc, sizeof enc, &w->alice.cert, FX_T0) != PQ3_OK)
+        return 0;
+    if (pq3_prekey_generate(&w->bpre, 2, FX_T0, FX_T0 + 7 * FX_DAY, &w->bob.device_signer,
+                            &w->bob.rng) != PQ3_OK ||
+        pq3_prekey_encode(enc, &w->bpre.bundle) != PQ3_OK ||
+        pq3_prekey_verify(&w->bbundle, enc, sizeof enc, &w->bob.cert, FX_T0) != PQ3_OK)
+        return 0;
+    if (pq3_start_cache_init(&w->acache, w->apre.bundle.hash, 16) != PQ3_OK ||
+        pq3_start_cache_init(&w->bcache, w->bpre.bundle.hash, 16) != PQ3_OK)
+        return 0;
+    w->ap = malloc(sizeof *w->ap);
+    w->bp = malloc(sizeof *w->bp);
+    if (w->ap == NULL || w->bp == NULL)
+        return 0;
+    pq3_peer_init_default(w->ap);
+    pq3_peer_init_default(w->bp);
+    w->a = (side){&w->alice, &w->bob.cert, &w->apre, &w->acache, w->ap};
+    w->b = (side){&w->bob, &w->alice.cert, &w->bpre, &w->bcache, w->bp};
+    return 1;
+}
+
+static void world_free(world *w)
+{
+    pq3_peer_wipe(w->ap);
+    pq3_peer_wipe(w->bp);
+    free(w->ap);
+    free(w->bp);
+}
+
+static pq3_err seal(side *s, uint64_t now, const char *text, wire *out, uint8_t id[32])
+{
+    return pq3_peer_seal(s->p, &s->me->device_signer, NULL, now, &s->me->rng,
+                         PQ3_CONTENT_MESSAGE, (const uint8_t *)text, strlen(text), NULL, 0,
+                         out->m, sizeof out->m, &out->len, id);
+}
+
+/* Seals on one given slot (not the current one). */
+static pq3_err seal_on(side *s, int slot, uint64_t now, const char *text, wire *out)
+{
+    return pq3_session_seal(&s->p->slots[slot].session, &s->me->device_signer, NULL, now,
+                            &s->me->rng, PQ3_CONTENT_MESSAGE, (const uint8_t *)text,
+                            strlen(text), NULL, 0, out->m, sizeof out->m, &out->len);
+}
+
+static pq3_err open_w(side *s, uint64_t now, const wire *in, const char *expect, uint8_t id[32])
+{
+    uint8_t body[MAXMSG];
+    pq3_opened info;
+    pq3_err err = pq3_peer_open(s->p, &s->me->cert, s->other, s->prekey, s->cache, now, in->m,
+                                in->len, body, sizeof body, &info, id);
+    if (err == PQ3_OK && expect != NULL)
+        CHECK(info.body_len == strlen(expect) && memcmp(body, expect, info.body_len) == 0);
+    return err;
+}
+
+static const uint8_t *current_id(const pq3_peer *p)
+{
+    int c = pq3_peer_current(p);
+    return c < 0 ? NULL : p->slots[c].session.session_id;
+}
+
+static int agree(const world *w)
+{
+    const uint8_t *x = current_id(w->ap), *y = current_id(w->bp);
+    return x != NULL && y != NULL && memcmp(x, y, 32) == 0;
+}
+
+/* A copy of a container for "unchanged" checks. */
+static pq3_peer *snapshot(const pq3_peer *p)
+{
+    pq3_peer *c = malloc(sizeof *c);
+    if (c != NULL)
+        memcpy(c, p, sizeof *c);
+    return c;
+}
+
+static int same(const pq3_peer *a, const pq3_peer *b)
+{
+    return memcmp(a, b, sizeof *a) == 0;
+}
+
+/* Re-signs a (modified) message as its sender would (§7). */
+static void resign(uint8_t *m, size_t len, const pq3_session *sender, fx_party *p)
+{
+    uint8_t tbs[28 + 48 + 48];
+    memcpy(tbs, "OpenPQ3 v1 message signature", 28);
+    memcpy(tbs + 28, sender->sidd_send, 48);
+    CHECK_OK(pq3_sha384(tbs + 76, m, len - 64));
+    CHECK_OK(p->device_signer.sign(p->device_signer.ctx, m + len - 64, tbs, sizeof tbs));
+}
+
+/* Both devices start at once; the two starts cross in flight. */
+static void cross_starts(world *w, uint64_t ta, uint64_t tb, uint64_t arrive_a,
+                         uint64_t arrive_b)
+{
+    wire sa, sb;
+    uint8_t id[32];
+    CHECK_OK(pq3_peer_start(w->ap, &w->alice.cert, &w->bob.cert, &w->bbundle, ta,
+                            &w->alice.rng));
+    CHECK_OK(seal(&w->a, ta, "from alice", &sa, id));
+    CHECK(memcmp(id, w->ap->slots[0].session.session_id, 32) == 0);
+    CHECK_OK(pq3_peer_start(w->bp, &w->bob.cert, &w->alice.cert, &w->abundle, tb, &w->bob.rng));
+    CHECK_OK(seal(&w->b, tb, "from bob", &sb, id));
+    /* alice's start reaches bob, bob's reaches alice */
+    CHECK_OK(open_w(&w->b, arrive_b, &sa, "from alice", id));
+    CHECK(memcmp(id, w->ap->slots[0].session.session_id, 32) == 0);
+    CHECK_OK(open_w(&w->a, arrive_a, &sb, "from bob", id));
+    CHECK(memcmp(id, w->bp->slots[0].session.session_id, 32) == 0);
+    CHECK(w->ap->count == 2 && w->bp->count == 2);
+}
+
+/* Rounds in which both sides send at once on their current session and the
+ * messages cross; returns the round after which both agree (and stay
+ * agreed), or -1. */
+static int converge(world *w, uint64_t *now, int rounds)
+{
+    int agreed_at = -1;
+    for (int r = 0; r < rounds; r++) {
+        wire ma, mb;
+        uint8_t ida[32], idb[32], got[32];
+        char ta[32], tb[32];
+        *now += 30;
+        snprintf(ta, sizeof ta, "a%d", r);
+        snprintf(tb, sizeof tb, "b%d", r);
+        CHECK_OK(seal(&w->a, *now, ta, &ma, ida));
+        CHECK_OK(seal(&w->b, *now, tb, &mb, idb));
+        CHECK_OK(open_w(&w->b, *now + 1, &ma, ta, got));
+        CHECK(memcmp(got, ida, 32) == 0); /* routed to the session it was sealed on */
+        CHECK_OK(open_w(&w->a, *now + 1, &mb, tb, got));
+        CHECK(memcmp(got, idb, 32) == 0);
+        if (agree(w)) {
+            if (agreed_at < 0)
+                agreed_at = r;
+        } else {
+            agreed_at = -1;
+        }
+    }
+    return agreed_at;
+}
+
+static void test_simultaneous(uint64_t k, uint64_t da, uint64_t db, uint64_t la, uint64_t lb)
+{
+    world w;
+    uint64_t now = FX_T0;
+    wire m;
+    uint8_t id[32], low[32];
+    int r;
+
+    CHECK(world_init(&w, k));
+    cross_starts(&w, FX_T0 + da, FX_T0 + db, FX_T0 + la, FX_T0 + lb);
+    now = FX_T0 + (la > lb ? la : lb);
+    /* Both sessions live on both sides: a message on either decrypts. */
+    for (int s = 0; s < 2; s++) {
+        CHECK_OK(seal_on(&w.a, s, now, "either", &m));
+        CHECK_OK(open_w(&w.b, now, &m, "either", id));
+        CHECK(memcmp(id, w.ap->slots[s].session.session_id, 32) == 0);
+        CHECK_OK(seal_on(&w.b, s, now, "either way", &m));
+        CHECK_OK(open_w(&w.a, now, &m, "either way", id));
+        CHECK(memcmp(id, w.bp->slots[s].session.session_id, 32) == 0);
+    }
+    CHECK(w.ap->count == 2 && w.bp->count == 2);
+    /* Converges within a bounded number of crossing rounds, on the same
+     * session on both sides (§10.6). */
+    r = converge(&w, &now, 6);
+    CHECKF(r >= 0 && r <= 2, "converged after round %d", r);
+    CHECK(agree(&w));
+    /* Within the tie window, both ends pick the lowest id. */
+    memcpy(low, w.ap->slots[0].session.session_id, 32);
+    if (memcmp(w.ap->slots[1].session.session_id, low, 32) < 0)
+        memcpy(low, w.ap->slots[1].session.session_id, 32);
+    if (da == db && la == lb)
+        CHECK(memcmp(current_id(w.ap), low, 32) == 0);
+    /* The other session is dropped once idle long enough (§10.6). */
+    now += PQ3_PEER_DROP_SECONDS;
+    r = converge(&w, &now, 2);
+    CHECK(r == 0);
+    CHECK(w.ap->count == 1 && w.bp->count == 1);
+    CHECK(memcmp(w.ap->slots[0].session.session_id, w.bp->slots[0].session.session_id, 32) ==
+          0);
+    /* wiped: the freed slot is all zero */
+    {
+        static const pq3_peer_slot zero;
+        CHECK(memcmp(&w.ap->slots[1], &zero, sizeof zero) == 0);
+        CHECK(memcmp(&w.bp->slots[1], &zero, sizeof zero) == 0);
+    }
+    world_free(&w);
+}
+
+/* Starts beyond the limit evict the least recently active session; the
+ * evicted session's messages are unknown afterwards. */
+static void test_evict(void)
+{
+    world w;
+    uint64_t now = FX_T0;
+    wire m, old[PQ3_PEER_MAX_SESSIONS + 1];
+    uint8_t id[32], ids[PQ3_PEER_MAX_SESSIONS + 1][32];
+    pq3_peer *before;
+
+    CHECK(world_init(&w, 7));
+    /* bob starts PQ3_PEER_MAX_SESSIONS + 1 sessions, 100 s apart */
+    for (int i = 0; i <= PQ3_PEER_MAX_SESSIONS; i++) {
+        now += 100;
+        CHECK_OK(pq3_peer_start(w.bp, &w.bob.cert, &w.alice.cert, &w.abundle, now, &w.bob.rng));
+        CHECK_OK(seal(&w.b, now, "start", &m, ids[i]));
+        /* the newest session is current (most recent activity) */
+        CHECK(memcmp(current_id(w.bp), ids[i], 32) == 0);
+        CHECK_OK(open_w(&w.a, now, &m, "start", id));
+        CHECK(memcmp(id, ids[i], 32) == 0);
+        CHECK(memcmp(current_id(w.ap), ids[i], 32) == 0);
+        /* a second message on that session's first chain, kept for later */
+        CHECK_OK(seal(&w.b, now, "later", &old[i], id));
+        CHECK(w.ap->count == (uint32_t)(i < PQ3_PEER_MAX_SESSIONS ? i + 1 : PQ3_PEER_MAX_SESSIONS));
+    }
+    /* the first (least recently active) was evicted on both sides */
+    CHECK(pq3_peer_find(w.ap, ids[0]) < 0);
+    CHECK(pq3_peer_find(w.bp, ids[0]) < 0);
+    for (int i = 1; i <= PQ3_PEER_MAX_SESSIONS; i++)
+        CHECK(pq3_peer_find(w.ap, ids[i]) >= 0);
+    /* its late message is a START of a forgotten session: the replay cache
+     * refuses it and the container is unchanged */
+    before = snapshot(w.ap);
+    CHECK_ERR(open_w(&w.a, now, &old[0], NULL, id), PQ3_ERR_REPLAY);
+    CHECK(same(w.ap, before));
+    /* the others still open */
+    for (int i = 1; i <= PQ3_PEER_MAX_SESSIONS; i++) {
+        CHECK_OK(open_w(&w.a, now, &old[i], "later", id));
+        CHECK(memcmp(id, ids[i], 32) == 0);
+    }
+    /* receiving on session 1 makes it most recently active: the next
+     * eviction takes session 2 */
+    now += 100;
+    CHECK_OK(seal_on(&w.b, pq3_peer_find(w.bp, ids[1]), now, "bump", &m));
+    CHECK_OK(open_w(&w.a, now, &m, "bump", id));
+    CHECK(memcmp(id, ids[1], 32) == 0);
+    now += 100;
+    CHECK_OK(pq3_peer_start(w.bp, &w.bob.cert, &w.alice.cert, &w.abundle, now, &w.bob.rng));
+    CHECK_OK(seal(&w.b, now, "fifth", &m, id));
+    CHECK_OK(open_w(&w.a, now, &m, "fifth", id));
+    CHECK(pq3_peer_find(w.ap, ids[1]) >= 0);
+    CHECK(pq3_peer_find(w.ap, ids[2]) < 0);
+    CHECK(w.ap->count == PQ3_PEER_MAX_SESSIONS);
+    /* no stored key belongs to an evicted session */
+    for (uint32_t i = 0; i < w.ap->store.count; i++) {
+        int owned = 0;
+        for (uint32_t s = 0; s < w.ap->count; s++) {
+            const pq3_session *ss = &w.ap->slots[s].session;
+            owned |= memcmp(ss->peer_pub, w.ap->store.keys[i].ratchet_key, 32) == 0;
+            for (uint32_t j = 0; j < ss->prev_peer_count; j++)
+                owned |= memcmp(ss->prev_peer_pubs[j], w.ap->store.keys[i].ratchet_key, 32) == 0;
+        }
+        CHECK(owned);
+    }
+    free(before);
+    world_free(&w);
+}
+
+/* Routing failures and tampering: each leaves the container byte-identical. */
+static void test_negative(void)
+{
+    world w;
+    uint64_t now = FX_T0;
+    wire m, m2, t;
+    uint8_t id[32];
+    pq3_peer *before;
+    fx_party carol;
+
+    CHECK(world_init(&w, 11));
+    CHECK_OK(pq3_peer_start(w.ap, &w.alice.cert, &w.bob.cert, &w.bbundle, now, &w.alice.rng));
+    CHECK_OK(seal(&w.a, now, "one", &m, id));
+    CHECK_OK(seal(&w.a, now, "two", &m2, id));
+
+    /* a START without a prekey to accept it: unknown */
+    before = snapshot(w.bp);
+    {
+        uint8_t body[MAXMSG];
+        pq3_opened info;
+        CHECK_ERR(pq3_peer_open(w.bp, &w.bob.cert, &w.alice.cert, NULL, NULL, now, m.m, m.len,
+                                body, sizeof body, &info, id),
+                  PQ3_ERR_UNKNOWN);
+    }
+    CHECK(same(w.bp, before));
+    free(before);
+    CHECK_OK(open_w(&w.b, now, &m, "one", id));
+
+    /* the same start again: routed to its session, a replay */
+    before = snapshot(w.bp);
+    CHECK_ERR(open_w(&w.b, now, &m, NULL, id), PQ3_ERR_REPLAY);
+    CHECK(same(w.bp, before));
+
+    /* unknown ratchet key (no START, validly signed): no session has it */
+    /* unknown ratchet key without START: a later chain of a session bob's
+     * container never saw (alice's side of a pair made apart) */
+    {
+        pq3_session oa, ob;
+        wire o;
+        uint8_t body[MAXMSG];
+        pq3_opened info;
+        CHECK_OK(pq3_session_start(&oa, &w.alice.cert, &w.bob.cert, &w.bbundle, now,
+                                   &w.alice.rng));
+        CHECK_OK(pq3_session_seal(&oa, &w.alice.device_signer, NULL, now, &w.alice.rng,
+                                  PQ3_CONTENT_MESSAGE, (const uint8_t *)"x", 1, NULL, 0, o.m,
+                                  sizeof o.m, &o.len));
+        CHECK_OK(pq3_session_accept(&ob, &w.bob.cert, &w.alice.cert, &w.bpre, now, o.m, o.len,
+                                    body, sizeof body, &info));
+        CHECK_OK(pq3_session_seal(&ob, &w.bob.device_signer, NULL, now, &w.bob.rng,
+                                  PQ3_CONTENT_MESSAGE, (const uint8_t *)"y", 1, NULL, 0, o.m,
+                                  sizeof o.m, &o.len));
+        CHECK_OK(pq3_session_open(&oa, now, o.m, o.len, body, sizeof body, &info));
+        CHECK_OK(pq3_session_seal(&oa, &w.alice.device_signer, NULL, now, &w.alice.rng,
+                                  PQ3_CONTENT_MESSAGE, (const uint8_t *)"z", 1, NULL, 0, o.m,
+                                  sizeof o.m, &o.len));
+        CHECK((o.m[2] & PQ3_MSG_START) == 0);
+        /* bob's only session expects no new chain (it has not sent) */
+        CHECK_ERR(open_w(&w.b, now, &o, NULL, id), PQ3_ERR_UNKNOWN);
+        CHECK(same(w.bp, before));
+        /* once it has sent, it expects one: the key is tried on it and
+         * fails its checks, still unknown, nothing changed */
+        CHECK_OK(seal(&w.b, now, "reply", &t, id));
+        free(before);
+        before = snapshot(w.bp);
+        CHECK_ERR(open_w(&w.b, now, &o, NULL, id), PQ3_ERR_UNKNOWN);
+        CHECK(same(w.bp, before));
+        pq3_session_wipe(&oa);
+        pq3_session_wipe(&ob);
+    }
+
+    /* tampered ciphertext byte (signature no longer verifies) */
+    t = m2;
+    t.m[t.len - 66] ^= 1;
+    CHECK_ERR(open_w(&w.b, now, &t, NULL, id), PQ3_ERR_VERIFY);
+    CHECK(same(w.bp, before));
+    /* tampered mki (after the START extension, §9.1), re-signed: the mki
+     * check fails */
+    t = m2;
+    t.m[43 + 1616] ^= 1;
+    resign(t.m, t.len, &w.ap->slots[0].session, &w.alice);
+    CHECK_ERR(open_w(&w.b, now, &t, NULL, id), PQ3_ERR_VERIFY);
+    CHECK(same(w.bp, before));
+    /* truncated, garbage */
+    t = m2;
+    t.len -= 1;
+    CHECK_ERR(open_w(&w.b, now, &t, NULL, id), PQ3_ERR_DECODE);
+    CHECK(same(w.bp, before));
+    t.m[0] = 9;
+    CHECK_ERR(open_w(&w.b, now, &t, NULL, id), PQ3_ERR_VERSION);
+    CHECK(same(w.bp, before));
+    /* certificates of another pair */
+    CHECK(fx_party_init(&carol, "mailto:carol@example.org", "carol", 11));
+    {
+        uint8_t body[MAXMSG];
+        pq3_opened info;
+        CHECK_ERR(pq3_peer_open(w.bp, &w.bob.cert, &carol.cert, NULL, NULL, now, m2.m, m2.len,
+                                body, sizeof body, &info, id),
+                  PQ3_ERR_ARG);
+        CHECK_ERR(pq3_peer_start(w.bp, &w.bob.cert, &carol.cert, &w.abundle, now, &w.bob.rng),
+                  PQ3_ERR_ARG);
+    }
+    CHECK(same(w.bp, before));
+    /* a failing random source: start fails, nothing changes */
+    {
+        pq3_rng bad = pq3t_failing_rng();
+        CHECK_ERR(pq3_peer_start(w.bp, &w.bob.cert, &w.alice.cert, &w.abundle, now, &bad),
+                  PQ3_ERR_RNG);
+    }
+    CHECK(same(w.bp, before));
+    /* the genuine message still opens, then is a replay */
+    CHECK_OK(open_w(&w.b, now, &m2, "two", id));
+    free(before);
+    before = snapshot(w.bp);
+    CHECK_ERR(open_w(&w.b, now, &m2, NULL, id), PQ3_ERR_REPLAY);
+    CHECK(same(w.bp, before));
+
+    /* empty container: nothing to send on */
+    {
+        pq3_peer *e = malloc(sizeof *e);
+        CHECK(e != NULL);
+        pq3_peer_init_default(e);
+        CHECK_ERR(seal(&(side){&w.alice, &w.bob.cert, NULL, NULL, e}, now, "x", &t, id),
+                  PQ3_ERR_STATE);
+        CHECK(pq3_peer_current(e) == -1);
+        CHECK_ERR(pq3_peer_init(e, 0, 8, 1), PQ3_ERR_ARG);
+        CHECK_ERR(pq3_peer_init(e, 9, 8, 1), PQ3_ERR_ARG);
+        free(e);
+    }
+    free(before);
+    world_free(&w);
+}
+
+/* Limits: a gap beyond the store's max_jump, a full start cache. */
+static void test_limits(void)
+{
+    world w;
+    uint64_t now = FX_T0;
+    wire m[8];
+    uint8_t id[32];
+    pq3_peer *before;
+
+    CHECK(world_init(&w, 13));
+    CHECK_OK(pq3_peer_init(w.bp, 2, 4, 3600));
+    CHECK_OK(pq3_peer_start(w.ap, &w.alice.cert, &w.bob.cert, &w.bbundle, now, &w.alice.rng));
+    for (int i = 0; i < 8; i++)
+        CHECK_OK(seal(&w.a, now, "m", &m[i], id));
+    CHECK_OK(open_w(&w.b, now, &m[0], "m", id));
+    before = snapshot(w.bp);
+    CHECK_ERR(open_w(&w.b, now, &m[7], NULL, id), PQ3_ERR_LIMIT); /* gap 6 > max_jump 2 */
+    CHECK(same(w.bp, before));
+    CHECK_OK(open_w(&w.b, now, &m[3], "m", id)); /* gap 2: kept */
+    CHECK(w.bp->store.count == 2);
+    CHECK_OK(open_w(&w.b, now, &m[1], "m", id)); /* late, from the store */
+    CHECK(w.bp->store.count == 1);
+    free(before);
+
+    /* a full start cache refuses a new start, unchanged */
+    {
+        pq3_start_cache *c = malloc(sizeof *c);
+        wire s;
+        pq3_peer *a2 = malloc(sizeof *a2);
+        CHECK(c != NULL && a2 != NULL);
+        CHECK_OK(pq3_start_cache_init(c, w.bpre.bundle.hash, 1));
+        memcpy(c->entries[0], "x", 1);
+        c->count = 1;
+        pq3_peer_init_default(a2);
+        CHECK_OK(pq3_peer_start(a2, &w.alice.cert, &w.bob.cert, &w.bbundle, now, &w.alice.rng));
+        CHECK_OK(pq3_peer_seal(a2, &w.alice.device_signer, NULL, now, &w.alice.rng,
+                               PQ3_CONTENT_MESSAGE, (const uint8_t *)"s", 1, NULL, 0, s.m,
+                               sizeof s.m, &s.len, id));
+        before = snapshot(w.bp);
+        {
+            uint8_t body[MAXMSG];
+            pq3_opened info;
+            CHECK_ERR(pq3_peer_open(w.bp, &w.bob.cert, &w.alice.cert, &w.bpre, c, now, s.m,
+                                    s.len, body, sizeof body, &info, id),
+                      PQ3_ERR_LIMIT);
+        }
+        CHECK(same(w.bp, before));
+        CHECK(c->count == 1);
+        free(before);
+        pq3_peer_wipe(a2);
+        free(a2);
+        free(c);
+    }
+    world_free(&w);
+}
+
+/* Serialization: round trip (and the copy goes on working), strict
+ * decoding, the destination untouched on error. */
+static void test_serialize(void)
+{
+    world w;
+    uint64_t now = FX_T0;
+    uint8_t *buf = malloc(PQ3_PEER_MAX_BYTES), *buf2 = malloc(PQ3_PEER_MAX_BYTES), id[32];
+    size_t len = 0, len2 = 0, need = 0;
+    pq3_peer *c = malloc(sizeof *c), *before;
+    wire m[3];
+
+    CHECK(buf != NULL && buf2 != NULL && c != NULL);
+    CHECK(world_init(&w, 17));
+    cross_starts(&w, now, now, now, now);
+    /* a late message leaves a stored key */
+    for (int i = 0; i < 3; i++)
+        CHECK_OK(seal(&w.a, now + 1, "k", &m[i], id));
+    CHECK_OK(open_w(&w.b, now + 1, &m[2], "k", id));
+    CHECK(w.bp->store.count == 2);
+
+    CHECK_OK(pq3_peer_serialize(w.bp, buf, PQ3_PEER_MAX_BYTES, &len));
+    CHECK(len == pq3_peer_size(w.bp));
+    CHECK_ERR(pq3_peer_serialize(w.bp, buf2, len - 1, &need), PQ3_ERR_BUFFER);
+    CHECK(need == len);
+    pq3_peer_init_default(c);
+    CHECK_OK(pq3_peer_deserialize(c, buf, len));
+    CHECK_OK(pq3_peer_serialize(c, buf2, PQ3_PEER_MAX_BYTES, &len2));
+    CHECK(len2 == len && memcmp(buf, buf2, len) == 0);
+    CHECK(pq3_peer_current(c) == pq3_peer_current(w.bp));
+    /* the copy opens the late message */
+    {
+        side s = w.b;
+        s.p = c;
+        CHECK_OK(open_w(&s, now + 2, &m[0], "k", id));
+    }
+
+    /* corruption: header fields */
+    before = snapshot(c);
+    memcpy(buf2, buf, len);
+    buf2[0] = 2;
+    CHECK_ERR(pq3_peer_deserialize(c, buf2, len), PQ3_ERR_VERSION);
+    buf2[0] = 1;
+    buf2[1] = 5;
+    CHECK_ERR(pq3_peer_deserialize(c, buf2, len), PQ3_ERR_VERSION);
+    buf2[1] = 7;
+    buf2[3] = 5; /* count 5 */
+    CHECK_ERR(pq3_peer_deserialize(c, buf2, len), PQ3_ERR_LIMIT);
+    buf2[3] = 1; /* count 1: the rest does not parse as one session + store */
+    CHECK(pq3_peer_deserialize(c, buf2, len) != PQ3_OK);
+    buf2[3] = 2;
+    buf2[7] = 1; /* reserved */
+    CHECK_ERR(pq3_peer_deserialize(c, buf2, len), PQ3_ERR_DECODE);
+    buf2[7] = 0;
+    memset(buf2 + 8, 0, 8); /* counter 0: below the seqs */
+    CHECK_ERR(pq3_peer_deserialize(c, buf2, len), PQ3_ERR_DECODE);
+    memcpy(buf2, buf, len);
+    memcpy(buf2 + 16 + 8, buf2 + 16 + 8 + 8 + 2 + ((size_t)buf2[32] << 8 | buf2[33]) + 8, 8);
+    CHECK_ERR(pq3_peer_deserialize(c, buf2, len), PQ3_ERR_DECODE); /* equal seqs */
+    memcpy(buf2, buf, len);
+    buf2[len] = 0;
+    CHECK_ERR(pq3_peer_deserialize(c, buf2, len + 1), PQ3_ERR_DECODE); /* trailing */
+    CHECK(same(c, before));
+    /* every truncation fails */
+    for (size_t l = 0; l < len; l += (l < 64 ? 1 : 97))
+        CHECK(pq3_peer_deserialize(c, buf, l) != PQ3_OK);
+    CHECK(same(c, before));
+    /* flips across the whole encoding: either an error with the
+     * destination untouched, or a container that re-encodes to the input */
+    for (size_t pos = 0; pos < len; pos += 37) {
+        memcpy(buf2, buf, len);
+        buf2[pos] ^= 0x40;
+        if (pq3_peer_deserialize(c, buf2, len) == PQ3_OK) {
+            size_t l3 = 0;
+            uint8_t *b3 = malloc(PQ3_PEER_MAX_BYTES);
+            CHECK(b3 != NULL);
+            CHECK_OK(pq3_peer_serialize(c, b3, PQ3_PEER_MAX_BYTES, &l3));
+            CHECK(l3 == len && memcmp(b3, buf2, len) == 0);
+            free(b3);
+            memcpy(c, before, sizeof *c);
+        } else {
+            CHECK(same(c, before));
+        }
+    }
+    /* the same session twice: duplicate ids */
+    {
+        pq3_peer *d = snapshot(w.bp);
+        CHECK(d != NULL);
+        memcpy(&d->slots[1].session, &d->slots[0].session, sizeof d->slots[0].session);
+        CHECK_ERR(pq3_peer_serialize(d, buf2, PQ3_PEER_MAX_BYTES, &len2), PQ3_ERR_STATE);
+        pq3_peer_wipe(d);
+        free(d);
+    }
+    /* wipe leaves nothing */
+    {
+        static pq3_peer zero;
+        pq3_peer_wipe(c);
+        CHECK(memcmp(c, &zero, sizeof zero) == 0);
+    }
+    /* seed corpus for fuzz_peer, when asked */
+    {
+        const char *dir = getenv("PQ3_WRITE_PEER_SEED");
+        if (dir != NULL) {
+            char path[512];
+            FILE *f;
+            snprintf(path, sizeof path, "%s/two_sessions", dir);
+            f = fopen(path, "wb");
+            if (f != NULL) {
+                (void)fwrite(buf, 1, len, f);
+                fclose(f);
+            }
+        }
+    }
+    free(before);
+    free(c);
+    free(buf);
+    free(buf2);
+    world_free(&w);
+}
+
+int main(void)
+{
+    /* starts at the same second, crossing */
+    test_simultaneous(1, 0, 0, 0, 0);
+    test_simultaneous(2, 0, 0, 0, 0);
+    test_simultaneous(3, 0, 0, 0, 0);
+    /* starts 100 s apart with slow delivery: outside the tie window */
+    test_simultaneous(4, 0, 100, 200, 150);
+    test_simultaneous(5, 0, 100, 200, 150);
+    test_simultaneous(6, 100, 0, 150, 200);
+    test_evict();
+    test_negative();
+    test_limits();
+    test_serialize();
+    return pq3t_finish();
+}
