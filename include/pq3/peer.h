@@ -34,9 +34,9 @@ extern "C" {
  * the one to send on (§10.6). */
 #define PQ3_PEER_TIE_SECONDS 60u
 /* A session other than the one to send on is dropped once at least
- * PQ3_PEER_DROP_MESSAGES messages were received on the device's other
- * sessions since its last activity and that activity is at least
- * PQ3_PEER_DROP_SECONDS old (§10.6). */
+ * PQ3_PEER_DROP_MESSAGES activities (messages received, sessions created)
+ * happened on the device's other sessions since its last activity and that
+ * activity is at least PQ3_PEER_DROP_SECONDS old (§10.6). */
 #define PQ3_PEER_DROP_MESSAGES 4u
 #define PQ3_PEER_DROP_SECONDS 600u
 /* Largest serialized container (§10.6): header, every session at its
@@ -150,8 +150,8 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_peer_seal(pq3_peer *p, const pq3_signer *signer
 
 /*
  * Drops every session other than the current one that is stale at `now`
- * (§10.6: PQ3_PEER_DROP_MESSAGES messages received on other sessions since
- * its last activity, which is at least PQ3_PEER_DROP_SECONDS old), wiping
+ * (§10.6: PQ3_PEER_DROP_MESSAGES activities on other sessions since its
+ * last activity, which is at least PQ3_PEER_DROP_SECONDS old), wiping
  * it and the skipped keys no remaining session can use. Returns how many
  * were dropped (0 for NULL).
  */
