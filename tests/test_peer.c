@@ -126,6 +126,23 @@ static int same(const pq3_peer *a, const pq3_peer *b)
     return memcmp(a, b, sizeof *a) == 0;
 }
 
+/* Every stored key belongs to a chain a held session remembers (§10.6). */
+static int store_owned(const pq3_peer *p)
+{
+    for (uint32_t i = 0; i < p->store.count; i++) {
+        int owned = 0;
+        for (uint32_t s = 0; s < p->count; s++) {
+            const pq3_session *ss = &p->slots[s].session;
+            owned |= memcmp(ss->peer_pub, p->store.keys[i].ratchet_key, 32) == 0;
+            for (uint32_t j = 0; j < ss->prev_peer_count; j++)
+                owned |= memcmp(ss->prev_peer_pubs[j], p->store.keys[i].ratchet_key, 32) == 0;
+        }
+        if (!owned)
+            return 0;
+    }
+    return 1;
+}
+
 /* Re-signs a (modified) message as its sender would (§7). */
 static void resign(uint8_t *m, size_t len, const pq3_session *sender, fx_party *p)
 {
@@ -190,7 +207,7 @@ static void test_simultaneous(uint64_t k, uint64_t da, uint64_t db, uint64_t la,
     world w;
     uint64_t now = FX_T0;
     wire m;
-    uint8_t id[32], low[32];
+    uint8_t id[32], low[32], gap_key[2][32], gap_id[2][32];
     int r;
 
     CHECK(world_init(&w, k));
@@ -206,6 +223,16 @@ static void test_simultaneous(uint64_t k, uint64_t da, uint64_t db, uint64_t la,
         CHECK(memcmp(id, w.bp->slots[s].session.session_id, 32) == 0);
     }
     CHECK(w.ap->count == 2 && w.bp->count == 2);
+    /* a lost message on each session leaves a stored key in bob's store */
+    for (int s = 0; s < 2; s++) {
+        wire g;
+        CHECK_OK(seal_on(&w.a, s, now, "lost", &g));
+        CHECK_OK(seal_on(&w.a, s, now, "after", &m));
+        CHECK_OK(open_w(&w.b, now, &m, "after", id));
+        memcpy(gap_key[s], m.m + 3, 32); /* the ratchet key (§9.1) */
+        memcpy(gap_id[s], w.ap->slots[s].session.session_id, 32);
+    }
+    CHECK(w.bp->store.count == 2);
     /* Converges within a bounded number of crossing rounds, on the same
      * session on both sides (§10.6). */
     r = converge(&w, &now, 6);
@@ -222,6 +249,14 @@ static void test_simultaneous(uint64_t k, uint64_t da, uint64_t db, uint64_t la,
     r = converge(&w, &now, 2);
     CHECK(r == 0);
     CHECK(w.ap->count == 1 && w.bp->count == 1);
+    CHECK(store_owned(w.ap) && store_owned(w.bp));
+    /* the dropped session's stored key is gone */
+    {
+        int d = memcmp(gap_id[0], w.ap->slots[0].session.session_id, 32) == 0 ? 1 : 0;
+        CHECK(memcmp(gap_id[1 - d], w.ap->slots[0].session.session_id, 32) == 0);
+        for (uint32_t i = 0; i < w.bp->store.count; i++)
+            CHECK(memcmp(w.bp->store.keys[i].ratchet_key, gap_key[d], 32) != 0);
+    }
     CHECK(memcmp(w.ap->slots[0].session.session_id, w.bp->slots[0].session.session_id, 32) ==
           0);
     /* wiped: the freed slot is all zero */
@@ -324,16 +359,7 @@ static void test_evict(void)
     CHECK(pq3_peer_find(w.ap, ids[2]) < 0);
     CHECK(w.ap->count == PQ3_PEER_MAX_SESSIONS);
     /* no stored key belongs to an evicted session */
-    for (uint32_t i = 0; i < w.ap->store.count; i++) {
-        int owned = 0;
-        for (uint32_t s = 0; s < w.ap->count; s++) {
-            const pq3_session *ss = &w.ap->slots[s].session;
-            owned |= memcmp(ss->peer_pub, w.ap->store.keys[i].ratchet_key, 32) == 0;
-            for (uint32_t j = 0; j < ss->prev_peer_count; j++)
-                owned |= memcmp(ss->prev_peer_pubs[j], w.ap->store.keys[i].ratchet_key, 32) == 0;
-        }
-        CHECK(owned);
-    }
+    CHECK(store_owned(w.ap) && store_owned(w.bp));
     free(before);
     world_free(&w);
 }
