@@ -109,7 +109,8 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_peer_start(pq3_peer *p, const pq3_device_cert *
  * Errors: PQ3_ERR_ARG (NULL, certificates of another pair), PQ3_ERR_BUFFER,
  * PQ3_ERR_VERSION, PQ3_ERR_DECODE (malformed); PQ3_ERR_UNKNOWN (no session
  * of this device opens it: an unknown ratchet key, no session expecting a
- * new chain, or a START without `prekey`); otherwise the error of the
+ * new chain, or a START without `prekey`); PQ3_ERR_REPLAY (a START whose
+ * session id is held, its first chain forgotten); otherwise the error of the
  * routed session's open or accept (PQ3_ERR_VERIFY, PQ3_ERR_REPLAY,
  * PQ3_ERR_LIMIT, PQ3_ERR_EXPIRED, PQ3_ERR_KEY, ...); when several sessions
  * were tried, the first error other than PQ3_ERR_VERIFY and
