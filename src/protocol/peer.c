@@ -17,6 +17,9 @@
 
 /* ---- helpers ------------------------------------------------------------- */
 
+/* Identities, ratchet keys and session ids are public data: plain compares
+ * (memcmp) are fine throughout this file. */
+
 static int party_is_cert(const pq3_session_party *s, const pq3_device_cert *c)
 {
     return s->handle_len == c->handle_len && memcmp(s->handle, c->handle, c->handle_len) == 0 &&

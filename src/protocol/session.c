@@ -294,7 +294,7 @@ static pq3_err skip_keys(pq3_kdf *k, uint8_t ck[32], const uint8_t rk[32], uint3
 static int recent_peer_key(const pq3_session *w, const uint8_t rk[32])
 {
     for (uint32_t i = 0; i < w->prev_peer_count && i < PQ3_PREV_PEER_KEYS; i++)
-        if (memcmp(w->prev_peer_pubs[i], rk, 32) == 0)
+        if (memcmp(w->prev_peer_pubs[i], rk, 32) == 0) /* public data */
             return 1;
     return 0;
 }
@@ -358,6 +358,7 @@ pq3_err pq3_session_accept_ex(pq3_session *s, pq3_skipped *sk, pq3_start_cache *
         body == NULL || !peer->verified || (msg == NULL && msg_len > 0))
         return PQ3_ERR_ARG;
     b = &prekey->bundle;
+    /* public data */
     if (cache != NULL && memcmp(cache->prekey_hash, b->hash, PQ3_PREKEY_HASH_BYTES) != 0)
         return PQ3_ERR_ARG;
     memset(&w, 0, sizeof w);
@@ -390,7 +391,7 @@ pq3_err pq3_session_accept_ex(pq3_session *s, pq3_skipped *sk, pq3_start_cache *
         (err = verify_msg(&w.peer_auth, w.sidd_recv, &v, msg)) != PQ3_OK)
         goto cleanup;
     /* 5. the prekey, 6. its grace window */
-    if (memcmp(v.prekey_hash, b->hash, PQ3_PREKEY_HASH_BYTES) != 0) {
+    if (memcmp(v.prekey_hash, b->hash, PQ3_PREKEY_HASH_BYTES) != 0) { /* public data */
         err = PQ3_ERR_UNKNOWN;
         goto cleanup;
     }
@@ -616,7 +617,7 @@ pq3_err pq3_session_seal(pq3_session *s, const pq3_signer *signer,
         return PQ3_ERR_ARG;
     if (s->version != PQ3_PROTOCOL_VERSION)
         return PQ3_ERR_STATE;
-    if (memcmp(signer->pub, s->self.auth_pub, PQ3_ECDSA_PUB_BYTES) != 0)
+    if (memcmp(signer->pub, s->self.auth_pub, PQ3_ECDSA_PUB_BYTES) != 0) /* public data */
         return PQ3_ERR_ARG;
     /* The size is known before any randomness is drawn: the extension of a
      * new chain follows from the state and the policy alone. */
@@ -759,7 +760,7 @@ pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now, const
     if ((err = pq3_kdf_init(&k)) != PQ3_OK)
         goto cleanup;
     /* 3. route by ratchet key */
-    if ((w.flags & PQ3_ST_RECV) && memcmp(v.ratchet_key, w.peer_pub, 32) == 0) {
+    if ((w.flags & PQ3_ST_RECV) && memcmp(v.ratchet_key, w.peer_pub, 32) == 0) { /* public data */
         /* The peer's current chain. */
         current = 1;
         if (v.pn != w.peer_pn) {
@@ -768,7 +769,7 @@ pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now, const
         }
         if ((v.flags & (PQ3_MSG_START | PQ3_MSG_CT)) != w.recv_ext ||
             (err = mandatory_digest(digest, &v)) != PQ3_OK ||
-            memcmp(digest, w.recv_digest, sizeof digest) != 0) {
+            memcmp(digest, w.recv_digest, sizeof digest) != 0) { /* public data */
             if (err == PQ3_OK)
                 err = PQ3_ERR_VERIFY; /* the repeated extension must repeat exactly */
             goto cleanup;

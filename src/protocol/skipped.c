@@ -72,6 +72,7 @@ long pq3_skipped_find(const pq3_skipped *sk, const uint8_t rk[32], uint32_t inde
     if (sk == NULL)
         return -1;
     for (uint32_t i = 0; i < sk->count; i++)
+        /* public data */
         if (sk->keys[i].index == index && memcmp(sk->keys[i].ratchet_key, rk, 32) == 0)
             return (long)i;
     return -1;
@@ -82,7 +83,7 @@ int pq3_skipped_has_chain(const pq3_skipped *sk, const uint8_t rk[32])
     if (sk == NULL)
         return 0;
     for (uint32_t i = 0; i < sk->count; i++)
-        if (memcmp(sk->keys[i].ratchet_key, rk, 32) == 0)
+        if (memcmp(sk->keys[i].ratchet_key, rk, 32) == 0) /* public data */
             return 1;
     return 0;
 }
@@ -93,7 +94,7 @@ uint32_t pq3_skipped_count_chain(const pq3_skipped *sk, const uint8_t rk[32])
     if (sk == NULL)
         return 0;
     for (uint32_t i = 0; i < sk->count; i++)
-        n += memcmp(sk->keys[i].ratchet_key, rk, 32) == 0;
+        n += memcmp(sk->keys[i].ratchet_key, rk, 32) == 0; /* public data */
     return n;
 }
 
@@ -231,7 +232,7 @@ pq3_err pq3_skipped_deserialize(pq3_skipped *sk, const uint8_t *in, size_t len)
         const uint8_t *a = in + PQ3_SKIPPED_HEADER_BYTES + (size_t)i * PQ3_SKIPPED_ENTRY_BYTES;
         for (uint32_t j = i + 1; j < count; j++) {
             const uint8_t *b = in + PQ3_SKIPPED_HEADER_BYTES + (size_t)j * PQ3_SKIPPED_ENTRY_BYTES;
-            if (memcmp(a, b, 36) == 0)
+            if (memcmp(a, b, 36) == 0) /* public data */
                 return PQ3_ERR_DECODE;
         }
     }
@@ -269,7 +270,7 @@ pq3_err pq3_start_cache_init(pq3_start_cache *c, const uint8_t prekey_hash[PQ3_P
 int pq3_start_cache_has(const pq3_start_cache *c, const uint8_t digest[48])
 {
     for (uint32_t i = 0; i < c->count; i++)
-        if (memcmp(c->entries[i], digest, 48) == 0)
+        if (memcmp(c->entries[i], digest, 48) == 0) /* public data */
             return 1;
     return 0;
 }
@@ -334,7 +335,7 @@ pq3_err pq3_start_cache_deserialize(pq3_start_cache *c, const uint8_t *in, size_
     ent = in + CACHE_HEADER_BYTES;
     for (uint32_t i = 0; i < count; i++)
         for (uint32_t j = i + 1; j < count; j++)
-            if (memcmp(ent + (size_t)i * 48, ent + (size_t)j * 48, 48) == 0)
+            if (memcmp(ent + (size_t)i * 48, ent + (size_t)j * 48, 48) == 0) /* public data */
                 return PQ3_ERR_DECODE;
     memset(c, 0, sizeof *c);
     memcpy(c->prekey_hash, hash, PQ3_PREKEY_HASH_BYTES);
