@@ -80,6 +80,27 @@ static pq3_err verify_msg(const pq3_ecdsa_pub *key, const uint8_t sidd[48], cons
     return pq3_ecdsa_verify(key, v->sig, tbs, sizeof tbs);
 }
 
+/* §10.2 step 4: the session-start transcript, the same for both ends:
+ * sidd(S->R) || L_START || B.ecdh || E || ct0 || B.kem. */
+static void start_transcript(pq3_iov dst[6], const uint8_t sidd[48], const uint8_t bundle_ecdh[32],
+                             const uint8_t eph_pub[32],
+                             const uint8_t ct0[PQ3_MLKEM1024_CT_BYTES],
+                             const uint8_t bundle_kem[PQ3_MLKEM1024_EK_BYTES])
+{
+    dst[0].p = sidd;
+    dst[0].len = 48;
+    dst[1].p = (const uint8_t *)PQ3_L_START;
+    dst[1].len = sizeof PQ3_L_START - 1;
+    dst[2].p = bundle_ecdh;
+    dst[2].len = 32;
+    dst[3].p = eph_pub;
+    dst[3].len = 32;
+    dst[4].p = ct0;
+    dst[4].len = PQ3_MLKEM1024_CT_BYTES;
+    dst[5].p = bundle_kem;
+    dst[5].len = PQ3_MLKEM1024_EK_BYTES;
+}
+
 static void store_u32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24);
@@ -185,18 +206,7 @@ pq3_err pq3_session_start(pq3_session *s, const pq3_device_cert *self,
         (err = pq3_ecdh_derive(ss_ecdh, w.my_priv, &bundle->ecdh)) != PQ3_OK)
         goto cleanup;
     /* Step 4: dst = sidd(S->R) || L_START || B.ecdh || E || ct0 || B.kem */
-    dst[0].p = w.sidd_send;
-    dst[0].len = 48;
-    dst[1].p = (const uint8_t *)PQ3_L_START;
-    dst[1].len = sizeof PQ3_L_START - 1;
-    dst[2].p = bundle->ecdh_pub;
-    dst[2].len = 32;
-    dst[3].p = w.my_pub;
-    dst[3].len = 32;
-    dst[4].p = w.start_ct;
-    dst[4].len = sizeof w.start_ct;
-    dst[5].p = bundle->kem_ek;
-    dst[5].len = sizeof bundle->kem_ek;
+    start_transcript(dst, w.sidd_send, bundle->ecdh_pub, w.my_pub, w.start_ct, bundle->kem_ek);
     /* Step 5 */
     if ((err = pq3_kdf_root(&k, w.rk, w.cks, zero32, ss_ecdh, ss_kem, dst, 6)) != PQ3_OK)
         goto cleanup;
@@ -436,18 +446,7 @@ pq3_err pq3_session_accept_ex(pq3_session *s, pq3_skipped *sk, pq3_start_cache *
         (err = pq3_mlkem1024_decaps(ss_kem, v.ct0, prekey->kem_dk)) != PQ3_OK ||
         (err = pq3_ecdh_derive(ss_ecdh, prekey->ecdh_priv, &w.peer_point)) != PQ3_OK)
         goto cleanup;
-    dst[0].p = w.sidd_recv;
-    dst[0].len = 48;
-    dst[1].p = (const uint8_t *)PQ3_L_START;
-    dst[1].len = sizeof PQ3_L_START - 1;
-    dst[2].p = b->ecdh_pub;
-    dst[2].len = 32;
-    dst[3].p = v.ratchet_key;
-    dst[3].len = 32;
-    dst[4].p = v.ct0;
-    dst[4].len = PQ3_MLKEM1024_CT_BYTES;
-    dst[5].p = b->kem_ek;
-    dst[5].len = sizeof b->kem_ek;
+    start_transcript(dst, w.sidd_recv, b->ecdh_pub, v.ratchet_key, v.ct0, b->kem_ek);
     if ((err = pq3_kdf_root(&k, w.rk, w.ckr, zero32, ss_ecdh, ss_kem, dst, 6)) != PQ3_OK)
         goto cleanup;
     /* 11. skipped keys, the message key, mki, decryption */

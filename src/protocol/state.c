@@ -153,7 +153,7 @@ pq3_err pq3_session_deserialize(pq3_session *s, const uint8_t *in, size_t len)
     w.last_receipt = pq3_read_u64(&r);
     if (w.flags & PQ3_ST_RECV2) {
         /* format 3: 1..8 keys of ended peer chains, distinct, none the
-         * current one (§14) */
+         * current one (§14); ratchet keys are public data, plain compares */
         w.prev_peer_count = pq3_read_u8(&r);
         if (w.prev_peer_count == 0 || w.prev_peer_count > PQ3_PREV_PEER_KEYS)
             pq3_reader_fail(&r, PQ3_ERR_DECODE);
@@ -201,7 +201,7 @@ pq3_err pq3_session_deserialize(pq3_session *s, const uint8_t *in, size_t len)
     if (w.flags & PQ3_ST_SEND) {
         if ((err = pq3_ecdh_public(pub, w.my_priv)) != PQ3_OK)
             goto cleanup;
-        if (memcmp(pub, w.my_pub, sizeof pub) != 0) {
+        if (memcmp(pub, w.my_pub, sizeof pub) != 0) { /* public keys */
             err = PQ3_ERR_KEY;
             goto cleanup;
         }
