@@ -101,19 +101,6 @@ static void start_transcript(pq3_iov dst[6], const uint8_t sidd[48], const uint8
     dst[5].len = PQ3_MLKEM1024_EK_BYTES;
 }
 
-static void store_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t load_u32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
 static uint32_t count_up(uint32_t c)
 {
     return c == UINT32_MAX ? c : c + 1;
@@ -966,6 +953,8 @@ pq3_err pq3_session_seal_receipt(pq3_session *s, const pq3_skipped *sk, const pq
 {
     uint8_t rb[PQ3_RECEIPT_BODY_BYTES];
     uint32_t missing;
+    pq3_writer w;
+    size_t rb_len;
     pq3_err err;
 
     if (s == NULL || signer == NULL || out_len == NULL)
@@ -974,11 +963,14 @@ pq3_err pq3_session_seal_receipt(pq3_session *s, const pq3_skipped *sk, const pq
         return PQ3_ERR_LIMIT;
     /* §16.1: ratchet key of the peer chain, next index, missing below it */
     missing = pq3_skipped_count_chain(sk, s->peer_pub);
-    memcpy(rb, s->peer_pub, 32);
-    store_u32(rb + 32, s->nr);
-    store_u32(rb + 36, missing);
-    err = pq3_session_seal(s, signer, policy, now, rng, PQ3_CONTENT_RECEIPT, rb, sizeof rb, NULL,
-                           0, out, cap, out_len);
+    pq3_writer_init(&w, rb, sizeof rb);
+    pq3_write_bytes(&w, s->peer_pub, 32);
+    pq3_write_u32(&w, s->nr);
+    pq3_write_u32(&w, missing);
+    if ((err = pq3_writer_end(&w, &rb_len)) != PQ3_OK)
+        return err;
+    err = pq3_session_seal(s, signer, policy, now, rng, PQ3_CONTENT_RECEIPT, rb, rb_len, NULL, 0,
+                           out, cap, out_len);
     if (err == PQ3_OK)
         s->last_receipt = now;
     return err;
@@ -987,13 +979,24 @@ pq3_err pq3_session_seal_receipt(pq3_session *s, const pq3_skipped *sk, const pq
 pq3_err pq3_receipt_parse(const uint8_t *body, size_t len, uint8_t ratchet_key[32],
                           uint32_t *next_index, uint32_t *missing)
 {
+    pq3_reader r;
+    uint8_t rk[32];
+    uint32_t next, miss;
+    pq3_err err;
+
     if (body == NULL || ratchet_key == NULL || next_index == NULL || missing == NULL)
         return PQ3_ERR_ARG;
-    if (len != PQ3_RECEIPT_BODY_BYTES)
-        return PQ3_ERR_DECODE;
-    memcpy(ratchet_key, body, 32);
-    *next_index = load_u32(body + 32);
-    *missing = load_u32(body + 36);
+
+    /* §16.1: ratchet key (32) || u32 next index || u32 missing, exactly. */
+    pq3_reader_init(&r, body, len);
+    pq3_read_bytes(&r, rk, sizeof rk);
+    next = pq3_read_u32(&r);
+    miss = pq3_read_u32(&r);
+    if ((err = pq3_reader_end(&r)) != PQ3_OK)
+        return err;
+    memcpy(ratchet_key, rk, sizeof rk);
+    *next_index = next;
+    *missing = miss;
     return PQ3_OK;
 }
 
