@@ -671,6 +671,75 @@ static void test_serialize(void)
     world_free(&w);
 }
 
+/* Offset just past session record `i` of a serialized container (§10.6:
+ * a 16-byte header, then u64 activity || u64 seq || vec16 state each). */
+static size_t record_end(const uint8_t *buf, size_t i)
+{
+    size_t off = 16;
+    for (size_t k = 0; k <= i; k++)
+        off += 16 + 2 + ((size_t)buf[off + 16] << 8 | buf[off + 17]);
+    return off;
+}
+
+/* §10.6: every session of a container is between the same two devices. A
+ * container whose second record holds a valid session state of another
+ * device pair must not decode, and the destination stays untouched. */
+static void test_pair_mismatch(void)
+{
+    world w1, w2;
+    uint8_t *b1 = malloc(PQ3_PEER_MAX_BYTES), *b2 = malloc(PQ3_PEER_MAX_BYTES),
+            *b3 = malloc(2 * PQ3_PEER_MAX_BYTES);
+    size_t l1 = 0, l2 = 0, r1, r2, y1, n;
+    pq3_peer *c = malloc(sizeof *c), *before;
+
+    CHECK(b1 != NULL && b2 != NULL && b3 != NULL && c != NULL);
+    CHECK(world_init(&w1, 31));
+    CHECK(world_init(&w2, 32)); /* other keys: another pair of devices */
+    cross_starts(&w1, FX_T0, FX_T0, FX_T0, FX_T0);
+    cross_starts(&w2, FX_T0, FX_T0, FX_T0, FX_T0);
+    CHECK_OK(pq3_peer_serialize(w1.bp, b1, PQ3_PEER_MAX_BYTES, &l1));
+    CHECK_OK(pq3_peer_serialize(w2.bp, b2, PQ3_PEER_MAX_BYTES, &l2));
+    r1 = record_end(b1, 0);
+    r2 = record_end(b1, 1);
+    y1 = record_end(b2, 0);
+
+    /* The splice itself: w1's header and first record, the activity and seq
+     * of w1's second record, then a state; then w1's store. With w1's own
+     * second state this rebuilds w1's bytes exactly, so the splicing is
+     * right and only the foreign state can make the other one fail. */
+    n = 0;
+    memcpy(b3, b1, r1 + 16);
+    n = r1 + 16;
+    memcpy(b3 + n, b1 + r1 + 16, r2 - r1 - 16);
+    n += r2 - r1 - 16;
+    memcpy(b3 + n, b1 + r2, l1 - r2);
+    n += l1 - r2;
+    CHECK(n == l1 && memcmp(b3, b1, l1) == 0);
+    pq3_peer_init_default(c);
+    CHECK_OK(pq3_peer_deserialize(c, b3, n));
+
+    n = r1 + 16;
+    memcpy(b3 + n, b2 + 16 + 16, y1 - 16 - 16); /* w2's first state, vec16 */
+    n += y1 - 16 - 16;
+    memcpy(b3 + n, b1 + r2, l1 - r2);
+    n += l1 - r2;
+    before = snapshot(c);
+    CHECK(before != NULL);
+    CHECK(pq3_peer_deserialize(c, b3, n) != PQ3_OK);
+    CHECK(same(c, before));
+    /* The foreign state alone is a valid container state: w2 decodes. */
+    CHECK_OK(pq3_peer_deserialize(c, b2, l2));
+
+    free(before);
+    pq3_peer_wipe(c);
+    free(c);
+    free(b1);
+    free(b2);
+    free(b3);
+    world_free(&w1);
+    world_free(&w2);
+}
+
 int main(void)
 {
     /* starts at the same second, crossing */
@@ -687,5 +756,6 @@ int main(void)
     test_negative();
     test_limits();
     test_serialize();
+    test_pair_mismatch();
     return pq3t_finish();
 }
