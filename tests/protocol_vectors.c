@@ -283,7 +283,6 @@ char *pq3tv_generate(void)
         pol.max_messages = VEC_MAX_MESSAGES;
         pol.max_age = VEC_MAX_AGE;
         pol.constrained = (uint8_t)st[i].constrained;
-        pol.repeat_headers = (uint8_t)st[i].repeat;
         rr->len = 0;
         if (pq3_session_seal(ss, &from->device_signer, &pol, st[i].time, rng,
                              PQ3_CONTENT_MESSAGE, (const uint8_t *)text, tlen,

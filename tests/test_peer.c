@@ -100,9 +100,33 @@ static pq3_err open_w(side *s, uint64_t now, const wire *in, const char *expect,
     return err;
 }
 
+/* The slot of the session to send on, or -1 (PQ3_ERR_STATE: empty). */
+static int cur_slot(const pq3_peer *p)
+{
+    uint32_t slot;
+    pq3_err err = pq3_peer_current(p, &slot);
+    if (err != PQ3_OK) {
+        CHECK(err == PQ3_ERR_STATE);
+        return -1;
+    }
+    return (int)slot;
+}
+
+/* The slot of a session by id, or -1 (PQ3_ERR_UNKNOWN: absent). */
+static int find_slot(const pq3_peer *p, const uint8_t id[32])
+{
+    uint32_t slot;
+    pq3_err err = pq3_peer_find(p, id, &slot);
+    if (err != PQ3_OK) {
+        CHECK(err == PQ3_ERR_UNKNOWN);
+        return -1;
+    }
+    return (int)slot;
+}
+
 static const uint8_t *current_id(const pq3_peer *p)
 {
-    int c = pq3_peer_current(p);
+    int c = cur_slot(p);
     return c < 0 ? NULL : p->slots[c].session.session_id;
 }
 
@@ -331,10 +355,10 @@ static void test_evict(void)
         CHECK(w.ap->count == (uint32_t)(i < PQ3_PEER_MAX_SESSIONS ? i + 1 : PQ3_PEER_MAX_SESSIONS));
     }
     /* the first (least recently active) was evicted on both sides */
-    CHECK(pq3_peer_find(w.ap, ids[0]) < 0);
-    CHECK(pq3_peer_find(w.bp, ids[0]) < 0);
+    CHECK(find_slot(w.ap, ids[0]) < 0);
+    CHECK(find_slot(w.bp, ids[0]) < 0);
     for (int i = 1; i <= PQ3_PEER_MAX_SESSIONS; i++)
-        CHECK(pq3_peer_find(w.ap, ids[i]) >= 0);
+        CHECK(find_slot(w.ap, ids[i]) >= 0);
     /* its late message is a START of a forgotten session: the replay cache
      * refuses it and the container is unchanged */
     before = snapshot(w.ap);
@@ -348,15 +372,15 @@ static void test_evict(void)
     /* receiving on session 1 makes it most recently active: the next
      * eviction takes session 2 */
     now += 100;
-    CHECK_OK(seal_on(&w.b, pq3_peer_find(w.bp, ids[1]), now, "bump", &m));
+    CHECK_OK(seal_on(&w.b, find_slot(w.bp, ids[1]), now, "bump", &m));
     CHECK_OK(open_w(&w.a, now, &m, "bump", id));
     CHECK(memcmp(id, ids[1], 32) == 0);
     now += 100;
     CHECK_OK(pq3_peer_start(w.bp, &w.bob.cert, &w.alice.cert, &w.abundle, now, &w.bob.rng));
     CHECK_OK(seal(&w.b, now, "fifth", &m, id));
     CHECK_OK(open_w(&w.a, now, &m, "fifth", id));
-    CHECK(pq3_peer_find(w.ap, ids[1]) >= 0);
-    CHECK(pq3_peer_find(w.ap, ids[2]) < 0);
+    CHECK(find_slot(w.ap, ids[1]) >= 0);
+    CHECK(find_slot(w.ap, ids[2]) < 0);
     CHECK(w.ap->count == PQ3_PEER_MAX_SESSIONS);
     /* no stored key belongs to an evicted session */
     CHECK(store_owned(w.ap) && store_owned(w.bp));
@@ -487,7 +511,7 @@ static void test_negative(void)
         pq3_peer_init_default(e);
         CHECK_ERR(seal(&(side){&w.alice, &w.bob.cert, NULL, NULL, e}, now, "x", &t, id),
                   PQ3_ERR_STATE);
-        CHECK(pq3_peer_current(e) == -1);
+        CHECK(cur_slot(e) == -1);
         CHECK_ERR(pq3_peer_init(e, 0, 8, 1), PQ3_ERR_ARG);
         CHECK_ERR(pq3_peer_init(e, 9, 8, 1), PQ3_ERR_ARG);
         free(e);
@@ -573,14 +597,18 @@ static void test_serialize(void)
     CHECK(w.bp->store.count == 2);
 
     CHECK_OK(pq3_peer_serialize(w.bp, buf, PQ3_PEER_MAX_BYTES, &len));
-    CHECK(len == pq3_peer_size(w.bp));
+    {
+        size_t sz = 0;
+        CHECK_OK(pq3_peer_size(w.bp, &sz));
+        CHECK(len == sz);
+    }
     CHECK_ERR(pq3_peer_serialize(w.bp, buf2, len - 1, &need), PQ3_ERR_BUFFER);
     CHECK(need == len);
     pq3_peer_init_default(c);
     CHECK_OK(pq3_peer_deserialize(c, buf, len));
     CHECK_OK(pq3_peer_serialize(c, buf2, PQ3_PEER_MAX_BYTES, &len2));
     CHECK(len2 == len && memcmp(buf, buf2, len) == 0);
-    CHECK(pq3_peer_current(c) == pq3_peer_current(w.bp));
+    CHECK(cur_slot(c) == cur_slot(w.bp));
     /* the copy opens the late message */
     {
         side s = w.b;
@@ -591,9 +619,11 @@ static void test_serialize(void)
     /* corruption: header fields */
     before = snapshot(c);
     memcpy(buf2, buf, len);
-    buf2[0] = 2;
+    buf2[0] = 3;
     CHECK_ERR(pq3_peer_deserialize(c, buf2, len), PQ3_ERR_VERSION);
-    buf2[0] = 1;
+    buf2[0] = 1; /* format 1 has no generation: the rest is misread */
+    CHECK(pq3_peer_deserialize(c, buf2, len) != PQ3_OK);
+    buf2[0] = 2;
     buf2[1] = 5;
     CHECK_ERR(pq3_peer_deserialize(c, buf2, len), PQ3_ERR_VERSION);
     buf2[1] = 7;
@@ -608,7 +638,7 @@ static void test_serialize(void)
     memset(buf2 + 8, 0, 8); /* counter 0: below the seqs */
     CHECK_ERR(pq3_peer_deserialize(c, buf2, len), PQ3_ERR_DECODE);
     memcpy(buf2, buf, len);
-    memcpy(buf2 + 16 + 8, buf2 + 16 + 8 + 8 + 2 + ((size_t)buf2[32] << 8 | buf2[33]) + 8, 8);
+    memcpy(buf2 + 24 + 8, buf2 + 24 + 8 + 8 + 2 + ((size_t)buf2[40] << 8 | buf2[41]) + 8, 8);
     CHECK_ERR(pq3_peer_deserialize(c, buf2, len), PQ3_ERR_DECODE); /* equal seqs */
     memcpy(buf2, buf, len);
     buf2[len] = 0;

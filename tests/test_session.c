@@ -121,7 +121,7 @@ static void test_policy(void)
     int first_offer = -1;
 
     CHECK(pol.max_messages == 50 && pol.max_age == 604800 && !pol.constrained &&
-          !pol.repeat_headers);
+          pol.receipt_interval == 0);
     CHECK(fx_pair_init(&x, 3));
     /* Ping-pong: bob, alice, bob, ... The start message counted as a PQ step. */
     for (int i = 0; i < 60; i++) {
@@ -159,8 +159,9 @@ static void test_policy(void)
     CHECK(!(x.b.flags & PQ3_ST_MY_OFFER) && !(x.a.flags & PQ3_ST_PEER_OFFER));
 }
 
-/* Header repetition: with repeat_headers the chain's extension is on every
- * message of the chain, and the receiver accepts exact repeats only. */
+/* Header repetition (§11.4): the chain's mandatory extension is on every
+ * message of the chain until acknowledged, and the receiver accepts exact
+ * repeats only. */
 static void test_repetition(void)
 {
     fx_pair x;
@@ -168,7 +169,6 @@ static void test_repetition(void)
     size_t len;
     pq3_opened info;
     pq3_rekey_policy pol = pq3_rekey_policy_default();
-    pol.repeat_headers = 1;
     pol.max_messages = 0; /* offer at every direction change */
 
     CHECK(fx_pair_init(&x, 5));

@@ -82,7 +82,6 @@ static void test_repeat_headers(void)
 {
     sim_config cfg = sim_config_default("perfect, repeated headers", 2, N);
     sim_stats st;
-    cfg.policy.repeat_headers = 1;
     cfg.switch_prob = 0.2;
     run(&cfg, &st);
     CHECK(st.opened_app == st.sent && st.opened == st.sent + st.receipts);
