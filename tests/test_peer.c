@@ -770,6 +770,262 @@ static void test_pair_mismatch(void)
     world_free(&w2);
 }
 
+/* ---- records (§10.7) ------------------------------------------------------ */
+
+/* A store that keeps a container as records and writes only what changed,
+ * as a device's database would. */
+typedef struct {
+    uint8_t header[PQ3_PEER_RECORD_MAX_BYTES];
+    size_t header_len;
+    uint8_t id[PQ3_PEER_MAX_SESSIONS][32];
+    uint64_t gen[PQ3_PEER_MAX_SESSIONS];
+    uint8_t sess[PQ3_PEER_MAX_SESSIONS][PQ3_STATE_MAX_BYTES];
+    size_t sess_len[PQ3_PEER_MAX_SESSIONS];
+    uint32_t n;
+    uint8_t *store;
+    size_t store_len;
+    uint64_t store_gen;
+    int store_written;
+} records;
+
+/* Writes the records whose generation grew; returns the bytes written. */
+static size_t save(records *r, const pq3_peer *p)
+{
+    size_t written = 0;
+    uint32_t n = 0;
+    uint8_t id[PQ3_PEER_MAX_SESSIONS][32];
+    uint64_t gen[PQ3_PEER_MAX_SESSIONS];
+    uint8_t (*sess)[PQ3_STATE_MAX_BYTES] = malloc(sizeof r->sess);
+    size_t sess_len[PQ3_PEER_MAX_SESSIONS];
+    CHECK(sess != NULL);
+    CHECK_OK(pq3_peer_header_serialize(p, r->header, sizeof r->header, &r->header_len));
+    written += r->header_len;
+    for (uint32_t i = 0; i < p->count; i++) {
+        const pq3_session *s = &p->slots[i].session;
+        uint32_t k = 0;
+        while (k < r->n && memcmp(r->id[k], s->session_id, 32) != 0)
+            k++;
+        memcpy(id[n], s->session_id, 32);
+        gen[n] = s->generation;
+        if (k < r->n && r->gen[k] == s->generation) {
+            memcpy(sess[n], r->sess[k], r->sess_len[k]); /* unchanged: not written */
+            sess_len[n] = r->sess_len[k];
+        } else {
+            CHECK(k == r->n || r->gen[k] < s->generation); /* never older over newer */
+            CHECK_OK(pq3_session_serialize(s, sess[n], PQ3_STATE_MAX_BYTES, &sess_len[n]));
+            written += sess_len[n];
+        }
+        n++;
+    }
+    memcpy(r->id, id, sizeof id);
+    memcpy(r->gen, gen, sizeof gen);
+    memcpy(r->sess, sess, sizeof r->sess);
+    memcpy(r->sess_len, sess_len, sizeof sess_len);
+    r->n = n;
+    r->store_written = 0;
+    if (r->store == NULL || r->store_gen != p->store.generation) {
+        if (r->store == NULL)
+            r->store = malloc(PQ3_SKIPPED_MAX_BYTES);
+        CHECK(r->store != NULL);
+        CHECK_OK(pq3_skipped_serialize(&p->store, r->store, PQ3_SKIPPED_MAX_BYTES, &r->store_len));
+        r->store_gen = p->store.generation;
+        r->store_written = 1;
+        written += r->store_len;
+    }
+    free(sess);
+    return written;
+}
+
+static pq3_err load(pq3_peer *p, const records *r)
+{
+    const uint8_t *ptr[PQ3_PEER_MAX_SESSIONS];
+    for (uint32_t i = 0; i < r->n; i++)
+        ptr[i] = r->sess[i];
+    return pq3_peer_load(p, r->header, r->header_len, ptr, r->sess_len, r->n, r->store,
+                         r->store_len);
+}
+
+static void test_records(void)
+{
+    world w;
+    records *r = calloc(1, sizeof *r), *old = malloc(sizeof *old);
+    pq3_peer *c = malloc(sizeof *c), *before;
+    wire m[4];
+    uint8_t id[32];
+    uint64_t now = FX_T0;
+    size_t worst = 0, total = 0;
+    int plain = 0;
+
+    CHECK(r != NULL && old != NULL && c != NULL);
+    CHECK(world_init(&w, 40));
+    CHECK_OK(pq3_peer_start(w.ap, &w.alice.cert, &w.bob.cert, &w.bbundle, now, &w.alice.rng));
+    CHECK_OK(seal(&w.a, now, "hi", &m[0], id));
+    CHECK_OK(open_w(&w.b, now, &m[0], "hi", id));
+    (void)save(r, w.bp);
+    CHECK(r->store_written);
+    /* A conversation in order: each message writes the header and the one
+     * session, never the store. */
+    for (int i = 0; i < 40; i++) {
+        side *from = (i % 3 == 0) ? &w.b : &w.a, *to = (i % 3 == 0) ? &w.a : &w.b;
+        size_t n;
+        now += 30;
+        CHECK_OK(seal(from, now, "in order", &m[0], id));
+        if (from == &w.b) {
+            n = save(r, w.bp);
+            CHECK(!r->store_written);
+        }
+        CHECK_OK(open_w(to, now, &m[0], "in order", id));
+        if (to == &w.b) {
+            n = save(r, w.bp);
+            CHECK(!r->store_written);
+            CHECKF(n <= 12 * 1024, "%zu bytes written for one message", n);
+            if (n > worst)
+                worst = n;
+            total += n;
+            plain++;
+        }
+        (void)n;
+    }
+    printf("records: a plain message received writes %zu bytes on average, %zu at most\n",
+           plain > 0 ? total / (size_t)plain : 0, worst);
+    /* the records load into the same container */
+    CHECK_OK(load(c, r));
+    CHECK(same(c, w.bp));
+    /* out of order: the store changes and is written */
+    CHECK_OK(seal(&w.a, now, "1", &m[1], id));
+    CHECK_OK(seal(&w.a, now, "2", &m[2], id));
+    memcpy(old, r, sizeof *old);
+    old->store = NULL;
+    CHECK_OK(open_w(&w.b, now, &m[2], "2", id));
+    (void)save(r, w.bp);
+    CHECK(r->store_written && w.bp->store.count == 1);
+    CHECK_OK(load(c, r));
+    CHECK(same(c, w.bp));
+    /* a stale session record (the one before the last open) is refused,
+     * and nothing changes */
+    before = snapshot(c);
+    CHECK(before != NULL);
+    {
+        records *mix = malloc(sizeof *mix);
+        CHECK(mix != NULL);
+        memcpy(mix, r, sizeof *mix);
+        memcpy(mix->sess, old->sess, sizeof mix->sess);
+        memcpy(mix->sess_len, old->sess_len, sizeof mix->sess_len);
+        CHECK_ERR(load(c, mix), PQ3_ERR_DECODE);
+        CHECK(same(c, before));
+        /* a session missing, or one too many */
+        mix->n = 0;
+        memcpy(mix->sess, r->sess, sizeof mix->sess);
+        CHECK_ERR(load(c, mix), PQ3_ERR_DECODE);
+        mix->n = 2;
+        mix->sess_len[1] = r->sess_len[0];
+        memcpy(mix->sess[1], r->sess[0], r->sess_len[0]);
+        CHECK_ERR(load(c, mix), PQ3_ERR_DECODE);
+        CHECK(same(c, before));
+        /* a stale store record */
+        {
+            pq3_skipped *st = malloc(sizeof *st);
+            uint8_t *sb = malloc(PQ3_SKIPPED_MAX_BYTES);
+            size_t sl;
+            CHECK(st != NULL && sb != NULL);
+            memcpy(st, &w.bp->store, sizeof *st);
+            st->generation--;
+            CHECK_OK(pq3_skipped_serialize(st, sb, PQ3_SKIPPED_MAX_BYTES, &sl));
+            memcpy(mix, r, sizeof *mix);
+            mix->store = sb;
+            mix->store_len = sl;
+            CHECK_ERR(load(c, mix), PQ3_ERR_DECODE);
+            CHECK(same(c, before));
+            free(sb);
+            pq3_skipped_wipe(st);
+            free(st);
+        }
+        /* the header: every truncation and every flip fails or loads
+         * something that re-encodes to it; *c untouched on failure */
+        for (size_t l = 0; l < r->header_len; l++) {
+            memcpy(mix, r, sizeof *mix);
+            mix->header_len = l;
+            CHECK(load(c, mix) != PQ3_OK);
+        }
+        for (size_t pos = 0; pos < r->header_len; pos++) {
+            memcpy(mix, r, sizeof *mix);
+            mix->header[pos] ^= 0x01;
+            if (load(c, mix) == PQ3_OK) {
+                uint8_t hb[PQ3_PEER_RECORD_MAX_BYTES];
+                size_t hl;
+                CHECK_OK(pq3_peer_header_serialize(c, hb, sizeof hb, &hl));
+                CHECK(hl == mix->header_len && memcmp(hb, mix->header, hl) == 0);
+                memcpy(c, before, sizeof *c);
+            } else {
+                CHECK(same(c, before));
+            }
+        }
+        free(mix);
+    }
+    /* the late message opens after a reload */
+    CHECK_OK(load(c, r));
+    {
+        side s = w.b;
+        s.p = c;
+        CHECK_OK(open_w(&s, now, &m[1], "1", id));
+    }
+    free(before);
+    free(r->store);
+    free(r);
+    free(old);
+    pq3_peer_wipe(c);
+    free(c);
+    world_free(&w);
+}
+
+/* Receipts through the container (§16.1); a bad signature is VERIFY, found
+ * once for all sessions. */
+static void test_receipts(void)
+{
+    world w;
+    wire m, rc;
+    uint8_t id[32], body[MAXMSG], rk[32];
+    uint32_t next, missing;
+    pq3_opened info;
+    pq3_peer *before;
+
+    CHECK(world_init(&w, 41));
+    CHECK(!pq3_peer_receipt_due(w.bp, NULL, FX_T0));
+    CHECK_ERR(pq3_peer_seal_receipt(w.bp, &w.bob.device_signer, NULL, FX_T0, &w.bob.rng, rc.m,
+                                    sizeof rc.m, &rc.len, id),
+              PQ3_ERR_STATE);
+    CHECK_OK(pq3_peer_start(w.ap, &w.alice.cert, &w.bob.cert, &w.bbundle, FX_T0, &w.alice.rng));
+    CHECK_OK(seal(&w.a, FX_T0, "ack me", &m, id));
+    CHECK_OK(open_w(&w.b, FX_T0, &m, "ack me", id));
+    CHECK(pq3_peer_receipt_due(w.bp, NULL, FX_T0));
+    CHECK_OK(pq3_peer_seal_receipt(w.bp, &w.bob.device_signer, NULL, FX_T0, &w.bob.rng, rc.m,
+                                   sizeof rc.m, &rc.len, id));
+    CHECK(!pq3_peer_receipt_due(w.bp, NULL, FX_T0));
+    CHECK_ERR(pq3_peer_seal_receipt(w.bp, &w.bob.device_signer, NULL, FX_T0, &w.bob.rng, rc.m,
+                                    sizeof rc.m, &rc.len, id),
+              PQ3_ERR_LIMIT);
+    memcpy(rk, w.ap->slots[0].session.my_pub, 32); /* the chain acknowledged */
+    CHECK_OK(pq3_peer_open(w.ap, &w.alice.cert, &w.bob.cert, &w.apre, &w.acache, FX_T0, rc.m,
+                           rc.len, body, sizeof body, &info, id));
+    CHECK(info.content_type == PQ3_CONTENT_RECEIPT);
+    {
+        uint8_t got[32];
+        CHECK_OK(pq3_receipt_parse(body, info.body_len, got, &next, &missing));
+        CHECK(next == 1 && missing == 0 && memcmp(rk, got, 32) == 0);
+    }
+    /* a chain of receipts only owes none */
+    CHECK(!pq3_peer_receipt_due(w.ap, NULL, FX_T0));
+    /* a new chain with a bad signature: VERIFY, nothing changes */
+    CHECK_OK(seal(&w.a, FX_T0 + 1, "x", &m, id));
+    m.m[m.len - 1] ^= 1;
+    before = snapshot(w.bp);
+    CHECK(before != NULL);
+    CHECK_ERR(open_w(&w.b, FX_T0 + 1, &m, NULL, id), PQ3_ERR_VERIFY);
+    CHECK(same(w.bp, before));
+    free(before);
+    world_free(&w);
+}
+
 int main(void)
 {
     /* starts at the same second, crossing */
@@ -787,5 +1043,7 @@ int main(void)
     test_limits();
     test_serialize();
     test_pair_mismatch();
+    test_records();
+    test_receipts();
     return pq3t_finish();
 }
