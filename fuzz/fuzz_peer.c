@@ -1,6 +1,9 @@
 /* libFuzzer target: the peer device container decoder (docs/PROTOCOL.md
  * §10.6). What decodes must serialize back to exactly the input, and a
- * failed decode leaves the destination untouched. */
+ * failed decode leaves the destination untouched. Session states of the
+ * previous format 3 are written back as format 4 (8 bytes longer each):
+ * then the output must decode to the same container and serialize to
+ * itself. */
 #include <string.h>
 
 #include "pq3/peer.h"
@@ -9,15 +12,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static pq3_peer p, before;
-    static uint8_t out[PQ3_PEER_MAX_BYTES];
-    size_t len;
+    static pq3_peer p, before, again;
+    static uint8_t out[PQ3_PEER_MAX_BYTES], out2[PQ3_PEER_MAX_BYTES];
+    size_t len, len2;
     pq3_peer_init_default(&p);
     before = p;
     if (pq3_peer_deserialize(&p, data, size) == PQ3_OK) {
-        if (pq3_peer_serialize(&p, out, sizeof out, &len) != PQ3_OK || len != size ||
-            memcmp(out, data, size) != 0 || pq3_peer_size(&p) != size)
+        if (pq3_peer_serialize(&p, out, sizeof out, &len) != PQ3_OK || pq3_peer_size(&p) != len)
             __builtin_trap();
+        if (len != size || memcmp(out, data, size) != 0) {
+            if (len <= size || (len - size) % 8 != 0 ||
+                pq3_peer_deserialize(&again, out, len) != PQ3_OK ||
+                memcmp(&again, &p, sizeof p) != 0 ||
+                pq3_peer_serialize(&again, out2, sizeof out2, &len2) != PQ3_OK || len2 != len ||
+                memcmp(out2, out, len) != 0)
+                __builtin_trap();
+        }
     } else if (memcmp(&p, &before, sizeof p) != 0) {
         __builtin_trap();
     }

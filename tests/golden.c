@@ -257,8 +257,8 @@ int pq3tg_build(pq3tg_world *w)
         bad("out of memory");
         goto out;
     }
-    if (!fx_party_init(&c->alice, "mailto:alice@example.org", "alice", 40) ||
-        !fx_party_init(&c->bob, "tel:+15555550123", "bob", 40) ||
+    if (!fx_party_init(&c->alice, PQ3TG_ALICE, "alice", PQ3TG_K) ||
+        !fx_party_init(&c->bob, PQ3TG_BOB, "bob", PQ3TG_K) ||
         !prekey(&c->bob, 7, &c->bpre, &c->bbundle) ||
         !prekey(&c->alice, 8, &c->apre, &c->abundle)) {
         bad("parties");
@@ -293,8 +293,8 @@ void pq3tg_free(pq3tg_world *w)
 
 /* The current formats' file names (README.md). */
 static const char *const names[PQ3TG_BLOBS] = {
-    "session-v3-a.hex", "session-v3-b.hex", "session-v3-c.hex", "session-v3-d.hex",
-    "skipped-v1.hex",   "start-cache-v1.hex", "peer-v1.hex",
+    "session-v4-a.hex", "session-v4-b.hex",   "session-v4-c.hex",   "session-v4-d.hex",
+    "skipped-v1.hex",   "start-cache-v1.hex", "peer-v1-state4.hex",
 };
 
 int pq3tg_blobs(const pq3tg_world *w, pq3tg_blob out[PQ3TG_BLOBS])

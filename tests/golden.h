@@ -39,6 +39,12 @@ typedef struct {
 
 #define PQ3TG_BLOBS (PQ3TG_SESSIONS + 3)
 
+/* The parties' random sources (tests/testutil.h): fx_party_init with these
+ * handles, the labels "alice" and "bob" and this k recreates their keys. */
+#define PQ3TG_ALICE "mailto:alice@example.org"
+#define PQ3TG_BOB "tel:+15555550123"
+#define PQ3TG_K 40
+
 /* Runs the scenario; 1 on success (0: the reason is printed). */
 int pq3tg_build(pq3tg_world *w);
 void pq3tg_free(pq3tg_world *w);

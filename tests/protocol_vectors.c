@@ -79,14 +79,13 @@ static cJSON *party_json(const fx_party *p, const char *label, uint64_t k, const
 
 /* The script: who speaks, when, and how. Direction changes at irregular
  * points (a fixed pattern of run lengths), an 8-day gap to trigger the age
- * rule, a constrained stretch, and a stretch with header repetition. */
+ * rule, and a constrained stretch. */
 static const int runs[] = { 1, 3, 1, 1, 2, 5, 1, 4, 1, 1, 7, 2, 1, 3, 1, 1, 1, 6, 2, 1 };
 
 typedef struct {
     int alice;
     uint64_t time;
     int constrained;
-    int repeat;
 } script_step;
 
 static void script(script_step st[N_MESSAGES])
@@ -106,7 +105,6 @@ static void script(script_step st[N_MESSAGES])
         st[i].alice = who;
         st[i].time = t;
         st[i].constrained = i >= 60 && i < 100;
-        st[i].repeat = i >= 150 && i < 175;
     }
 }
 
@@ -283,7 +281,6 @@ char *pq3tv_generate(void)
         pol.max_messages = VEC_MAX_MESSAGES;
         pol.max_age = VEC_MAX_AGE;
         pol.constrained = (uint8_t)st[i].constrained;
-        pol.repeat_headers = (uint8_t)st[i].repeat;
         rr->len = 0;
         if (pq3_session_seal(ss, &from->device_signer, &pol, st[i].time, rng,
                              PQ3_CONTENT_MESSAGE, (const uint8_t *)text, tlen,
@@ -321,7 +318,6 @@ char *pq3tv_generate(void)
         cJSON_AddStringToObject(o, "sender", st[i].alice ? "alice" : "bob");
         add_u64(o, "time", st[i].time);
         cJSON_AddBoolToObject(o, "constrained", st[i].constrained);
-        cJSON_AddBoolToObject(o, "repeat_headers", st[i].repeat);
         cJSON_AddNumberToObject(o, "content_type", 1);
         add_hex(o, "plaintext", (const uint8_t *)text, tlen);
         add_hex(o, "ad", (const uint8_t *)ad, adlen);

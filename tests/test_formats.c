@@ -3,7 +3,8 @@
  * each loader reads the current and the previous format. The blobs of the
  * current formats are regenerated (tests/golden.c) and must equal the
  * committed files byte for byte; every golden file is loaded and the loaded
- * values must be exactly those the scenario produced.
+ * values must be exactly those the scenario produced (for a previous
+ * format: those of its twin of the current format).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -90,10 +91,10 @@ static void check_current(const pq3tg_world *w, const pq3tg_blob *regen, int i)
             CHECK_OK(pq3_session_serialize(&s, again, PQ3_PEER_MAX_BYTES, &l2));
         }
         pq3_session_wipe(&s);
-        /* one format version on either side of the ones read */
+        /* one format version on either side of the two read */
         b[0] = PQ3_STATE_FORMAT_VERSION + 1;
         CHECK_ERR(pq3_session_deserialize(&s, b, len), PQ3_ERR_VERSION);
-        b[0] = PQ3_STATE_FORMAT_VERSION - 1;
+        b[0] = PQ3_STATE_FORMAT_VERSION - 2;
         CHECK_ERR(pq3_session_deserialize(&s, b, len), PQ3_ERR_VERSION);
         b[0] = PQ3_STATE_FORMAT_VERSION;
     } else if (i == PQ3TG_SESSIONS) {
@@ -149,6 +150,91 @@ static void check_current(const pq3tg_world *w, const pq3tg_blob *regen, int i)
     free(again);
 }
 
+/* Blobs of the previous formats and their twins of the current format:
+ * the same scenario, written by the code that introduced the current
+ * format. */
+static const struct {
+    const char *old, *twin;
+} previous[] = {
+    { "session-v3-a.hex", "session-v4-a.hex" }, { "session-v3-b.hex", "session-v4-b.hex" },
+    { "session-v3-c.hex", "session-v4-c.hex" }, { "session-v3-d.hex", "session-v4-d.hex" },
+    { "peer-v1.hex", "peer-v1-state4.hex" },
+};
+
+/* Session state format 3 (§14): loads with generation 0, every other value
+ * as its format-4 twin holds it, and the first change makes it 1. */
+static void check_state3(int i, fx_party *alice, fx_party *bob)
+{
+    size_t len = 0, tlen = 0, mlen;
+    uint8_t *b = golden(previous[i].old, &len), *t = golden(previous[i].twin, &tlen);
+    uint8_t msg[8192];
+    pq3_session s, twin;
+    fx_party *owner = i < 2 ? bob : alice; /* a, b are bob's; c, d alice's */
+    pq3_err err;
+
+    if (b == NULL || t == NULL)
+        goto out;
+    CHECKF(len > 0 && b[0] == 3, "%s is not of format 3", previous[i].old);
+    CHECK_OK(err = pq3_session_deserialize(&s, b, len));
+    CHECK_OK(pq3_session_deserialize(&twin, t, tlen));
+    if (err != PQ3_OK)
+        goto out;
+    CHECKF(s.generation == 0, "%s: generation %llu", previous[i].old,
+           (unsigned long long)s.generation);
+    CHECK(twin.generation > 0);
+    s.generation = twin.generation;
+    CHECKF(memcmp(&s, &twin, sizeof s) == 0, "%s loads to another state than %s",
+           previous[i].old, previous[i].twin);
+    check_session_values(previous[i].old, i, &s);
+    s.generation = 0;
+    CHECK_OK(pq3_session_seal(&s, &owner->device_signer, NULL, FX_T0 + 2 * FX_DAY, &owner->rng,
+                              PQ3_CONTENT_MESSAGE, (const uint8_t *)"later", 5, NULL, 0, msg,
+                              sizeof msg, &mlen));
+    CHECKF(s.generation == 1, "%s: the first change after loading", previous[i].old);
+    /* format 2 is no longer read */
+    b[0] = 2;
+    CHECK_ERR(pq3_session_deserialize(&twin, b, len), PQ3_ERR_VERSION);
+out:
+    pq3_session_wipe(&s);
+    pq3_session_wipe(&twin);
+    free(b);
+    free(t);
+}
+
+/* A peer container (format 1) of format-3 session states: every session
+ * loads with generation 0 and otherwise as in its twin. */
+static void check_peer_state3(int i)
+{
+    size_t len = 0, tlen = 0;
+    uint8_t *b = golden(previous[i].old, &len), *t = golden(previous[i].twin, &tlen);
+    pq3_peer *p = malloc(sizeof *p), *twin = malloc(sizeof *twin);
+    pq3_err err;
+
+    if (b == NULL || t == NULL || p == NULL || twin == NULL)
+        goto out;
+    CHECK_OK(err = pq3_peer_deserialize(p, b, len));
+    CHECK_OK(pq3_peer_deserialize(twin, t, tlen));
+    CHECK(tlen == len + 8 * (size_t)twin->count);
+    if (err != PQ3_OK)
+        goto out;
+    CHECK(p->count == 2);
+    for (uint32_t k = 0; k < p->count; k++) {
+        CHECK(p->slots[k].session.generation == 0 && twin->slots[k].session.generation > 0);
+        p->slots[k].session.generation = twin->slots[k].session.generation;
+    }
+    CHECKF(memcmp(p, twin, sizeof *p) == 0, "%s loads to another container than %s",
+           previous[i].old, previous[i].twin);
+out:
+    if (p != NULL)
+        pq3_peer_wipe(p);
+    if (twin != NULL)
+        pq3_peer_wipe(twin);
+    free(p);
+    free(twin);
+    free(b);
+    free(t);
+}
+
 int main(void)
 {
     pq3tg_world w;
@@ -164,5 +250,14 @@ int main(void)
             check_current(&w, &regen[i], i);
     pq3tg_blobs_free(regen);
     pq3tg_free(&w);
+
+    {
+        static fx_party alice, bob;
+        CHECK(fx_party_init(&alice, PQ3TG_ALICE, "alice", PQ3TG_K));
+        CHECK(fx_party_init(&bob, PQ3TG_BOB, "bob", PQ3TG_K));
+        for (int i = 0; i < PQ3TG_SESSIONS; i++)
+            check_state3(i, &alice, &bob);
+        check_peer_state3(PQ3TG_SESSIONS);
+    }
     return pq3t_finish();
 }

@@ -58,7 +58,7 @@ extern "C" {
 /* Serialized state size bounds (§14). */
 #define PQ3_STATE_MAX_BYTES 12000
 /* Format version of the serialized session state (§14). */
-#define PQ3_STATE_FORMAT_VERSION 3
+#define PQ3_STATE_FORMAT_VERSION 4
 
 /* Receipt body (§16.1): ratchet key of the acknowledged peer chain, u32 next
  * index, u32 number of indices below it still missing. */
@@ -145,6 +145,15 @@ typedef struct pq3_session {
     uint8_t prev_peer_count;   /* entries of prev_peer_pubs in use, 0..PQ3_PREV_PEER_KEYS */
     uint8_t session_id[32];    /* the initiator's first ratchet key E (§10.5) */
     uint64_t last_receipt;     /* `now` of our last delivery receipt, 0 if none */
+    /* State format 4 (§14): grows by one with every change of the state: 1
+     * when created by pq3_session_start / pq3_session_accept(_ex), +1 on
+     * every successful seal, open and receipt (a failed call changes
+     * nothing). A state loaded from format 3 has 0; its first change makes
+     * it 1. A state restored from an older copy and used to seal a
+     * different body reuses an AES-CTR key and IV, so a store must never
+     * write an older state over a newer one: it refuses to write a state
+     * whose generation is not greater than the one it holds. */
+    uint64_t generation;
 } pq3_session;
 
 /* Session state flag of format 2: prev_peer_pubs holds at least one key. */

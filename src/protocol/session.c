@@ -205,6 +205,7 @@ pq3_err pq3_session_start(pq3_session *s, const pq3_device_cert *self,
     memcpy(w.peer_pub, bundle->ecdh_pub, 32);
     w.peer_point = bundle->ecdh;
     w.pq_time = now;
+    w.generation = 1;
     *s = w;
 
 cleanup:
@@ -464,6 +465,7 @@ pq3_err pq3_session_accept_ex(pq3_session *s, pq3_skipped *sk, pq3_start_cache *
     inf.new_chain = 1;
     inf.kem_completed = 1;
     inf.keys_stored = added;
+    w.generation = 1;
     *s = w;
     if (sk != NULL)
         inf.keys_evicted = pq3_skipped_commit(sk, added, -1, now);
@@ -689,6 +691,7 @@ pq3_err pq3_session_seal(pq3_session *s, const pq3_signer *signer,
     }
     w.ns++;
     *out_len = need;
+    w.generation++;
     *s = w;
 
 cleanup:
@@ -911,6 +914,7 @@ pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now, const
         w.pq_count = count_up(w.pq_count);
     }
     inf.keys_stored = added;
+    w.generation++;
     *s = w;
     if (sk != NULL)
         inf.keys_evicted = pq3_skipped_commit(sk, added, used, now);
