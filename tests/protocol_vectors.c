@@ -346,8 +346,9 @@ char *pq3tv_generate(void)
         add_hex(o, "aes_iv", xk, 16);
         cJSON_AddItemToArray(arr, o);
         (void)answered;
-        /* State snapshots (A.7): the start, the first repeated START, the
-         * exact-age step, the first repeated CT and the first stored offer. */
+        /* State snapshots (A.7): the start, the first direction change,
+         * the first stored offer, the first repeated CT and the exact-age
+         * step. */
         if (!snap_ct && (msg[2] & PQ3_MSG_CT) && !dc)
             snap = snap_ct = 1;
         if (!snap_offer && (rs->flags & PQ3_ST_PEER_OFFER))
