@@ -79,14 +79,13 @@ static cJSON *party_json(const fx_party *p, const char *label, uint64_t k, const
 
 /* The script: who speaks, when, and how. Direction changes at irregular
  * points (a fixed pattern of run lengths), an 8-day gap to trigger the age
- * rule, a constrained stretch, and a stretch with header repetition. */
+ * rule, and a constrained stretch. */
 static const int runs[] = { 1, 3, 1, 1, 2, 5, 1, 4, 1, 1, 7, 2, 1, 3, 1, 1, 1, 6, 2, 1 };
 
 typedef struct {
     int alice;
     uint64_t time;
     int constrained;
-    int repeat;
 } script_step;
 
 static void script(script_step st[N_MESSAGES])
@@ -106,7 +105,6 @@ static void script(script_step st[N_MESSAGES])
         st[i].alice = who;
         st[i].time = t;
         st[i].constrained = i >= 60 && i < 100;
-        st[i].repeat = i >= 150 && i < 175;
     }
 }
 
@@ -320,7 +318,6 @@ char *pq3tv_generate(void)
         cJSON_AddStringToObject(o, "sender", st[i].alice ? "alice" : "bob");
         add_u64(o, "time", st[i].time);
         cJSON_AddBoolToObject(o, "constrained", st[i].constrained);
-        cJSON_AddBoolToObject(o, "repeat_headers", st[i].repeat);
         cJSON_AddNumberToObject(o, "content_type", 1);
         add_hex(o, "plaintext", (const uint8_t *)text, tlen);
         add_hex(o, "ad", (const uint8_t *)ad, adlen);
@@ -349,8 +346,9 @@ char *pq3tv_generate(void)
         add_hex(o, "aes_iv", xk, 16);
         cJSON_AddItemToArray(arr, o);
         (void)answered;
-        /* State snapshots (A.7): the start, the first repeated START, the
-         * exact-age step, the first repeated CT and the first stored offer. */
+        /* State snapshots (A.7): the start, the first direction change,
+         * the first stored offer, the first repeated CT and the exact-age
+         * step. */
         if (!snap_ct && (msg[2] & PQ3_MSG_CT) && !dc)
             snap = snap_ct = 1;
         if (!snap_offer && (rs->flags & PQ3_ST_PEER_OFFER))

@@ -49,7 +49,7 @@ extern "C" {
 /* Serialized state size bounds (§14). */
 #define PQ3_STATE_MAX_BYTES 12000
 /* Format version of the serialized session state (§14). */
-#define PQ3_STATE_FORMAT_VERSION 3
+#define PQ3_STATE_FORMAT_VERSION 4
 
 /*
  * Rekey policy (§11.3). Defaults: 50 messages, 7 days, not constrained.
@@ -129,10 +129,14 @@ typedef struct pq3_session {
     uint8_t prev_peer_count;   /* entries of prev_peer_pubs in use, 0..PQ3_PREV_PEER_KEYS */
     uint8_t session_id[32];    /* the initiator's first ratchet key E (§10.5) */
     uint64_t last_receipt;     /* `now` of our last delivery receipt, 0 if none */
-    /* State format 4 (§14): 1 when created by start or accept, +1 with every
-     * successful seal, open and receipt; 0 after loading format 3 (the
-     * next change makes it 1). A store never writes a state over one with
-     * an equal or greater generation. */
+    /* State format 4 (§14): grows by one with every change of the state: 1
+     * when created by pq3_session_start / pq3_session_accept(_ex), +1 on
+     * every successful seal, open and receipt (a failed call changes
+     * nothing). A state loaded from format 3 has 0; its first change makes
+     * it 1. A state restored from an older copy and used to seal a
+     * different body reuses an AES-CTR key and IV, so a store must never
+     * write an older state over a newer one: it refuses to write a state
+     * whose generation is not greater than the one it holds. */
     uint64_t generation;
 } pq3_session;
 
