@@ -48,8 +48,10 @@ typedef struct pq3_prekey_secret {
  * Makes a prekey: the ECDH scalar, then ML-KEM-1024 d || z, from `rng`
  * (NULL: system generator; §15 order), signed through `device` (the device
  * authentication key). out->bundle is complete (hash, verified = 1).
- * Errors: PQ3_ERR_ARG (NULL, expires <= created), PQ3_ERR_RNG,
- * PQ3_ERR_CRYPTO, whatever the signer returns. *out wiped on error.
+ * Errors: PQ3_ERR_ARG (NULL, expires <= created, device->pub not a valid
+ * key), PQ3_ERR_RNG, PQ3_ERR_CRYPTO (also: the signer returned a malformed
+ * signature or one that does not verify under device->pub; see pq3_signer),
+ * whatever the signer returns. *out wiped on error.
  */
 PQ3_API PQ3_MUST_USE pq3_err pq3_prekey_generate(pq3_prekey_secret *out, uint32_t id,
                                                  uint64_t created, uint64_t expires,

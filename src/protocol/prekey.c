@@ -6,6 +6,7 @@
 
 #include "protocol/codec.h"
 #include "protocol/kdf.h"
+#include "protocol/sign.h"
 
 #define BUNDLE_BODY (PQ3_PREKEY_BUNDLE_BYTES - PQ3_ECDSA_SIG_BYTES) /* 1622 */
 #define PREKEY_TBS_MAX (sizeof PQ3_L_PREKEY - 1 + PQ3_ECDSA_PUB_BYTES + BUNDLE_BODY)
@@ -63,8 +64,9 @@ pq3_err pq3_prekey_generate(pq3_prekey_secret *out, uint32_t id, uint64_t create
         goto cleanup;
     if ((err = bundle_write(enc, b)) != PQ3_OK)
         goto cleanup;
-    if ((err = device->sign(device->ctx, b->signature, tbs,
-                            prekey_tbs(tbs, device->pub, enc))) != PQ3_OK)
+    /* §5: checked and normalised whatever the key store returned. */
+    if ((err = pq3_sign_checked(device, b->signature, tbs,
+                                prekey_tbs(tbs, device->pub, enc))) != PQ3_OK)
         goto cleanup;
     memcpy(enc + BUNDLE_BODY, b->signature, PQ3_ECDSA_SIG_BYTES);
     if ((err = pq3_sha384(b->hash, enc, sizeof enc)) != PQ3_OK)
