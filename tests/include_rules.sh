@@ -18,8 +18,8 @@ bad() { echo "FAIL $*"; fail=$((fail + 1)); }
 # Ranks. Public: pq3/<name>.h; internal: protocol/<name>.h.
 rank() {
   case $1 in
-    common|crypto|mlkem|padme|codec|kdf|sign) echo 0 ;;
-    identity) echo 1 ;;
+    common|crypto|mlkem|padme|codec|kdf) echo 0 ;;
+    identity|sign) echo 1 ;;
     prekey) echo 2 ;;
     message) echo 3 ;;
     skipped) echo 4 ;;

@@ -15,6 +15,7 @@
 #include "protocol/kdf.h"
 #include "protocol/message.h"
 #include "protocol/session.h"
+#include "protocol/sign.h"
 #include "protocol/skipped.h"
 
 pq3_rekey_policy pq3_rekey_policy_default(void)
@@ -370,7 +371,7 @@ pq3_err pq3_session_seal(pq3_session *s, const pq3_signer *signer,
     off += ctext_len;
     /* 5. signature over label, SID and every byte before it */
     if ((err = pq3_msg_tbs(tbs, w.sidd_send, out, off)) != PQ3_OK ||
-        (err = signer->sign(signer->ctx, out + off, tbs, sizeof tbs)) != PQ3_OK)
+        (err = pq3_sign_checked(signer, out + off, tbs, sizeof tbs)) != PQ3_OK)
         goto cleanup;
     /* 6. counters, index */
     if (w.ns == 0 && (w.send_ext & (PQ3_MSG_START | PQ3_MSG_CT))) {
