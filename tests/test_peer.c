@@ -836,6 +836,34 @@ static size_t save(records *r, const pq3_peer *p)
     return written;
 }
 
+/* With PQ3_WRITE_SEEDS=DIR, writes the records as a seed of the
+ * fuzz_peer_records target: u8(n), n x vec16(session), vec16(header),
+ * store. */
+static void write_seed(const records *r)
+{
+    const char *dir = getenv("PQ3_WRITE_SEEDS");
+    char path[4096];
+    FILE *f;
+    if (dir == NULL)
+        return;
+    snprintf(path, sizeof path, "%s/one_session", dir);
+    f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f == NULL)
+        return;
+    fputc((int)r->n, f);
+    for (uint32_t i = 0; i < r->n; i++) {
+        fputc((int)(r->sess_len[i] >> 8), f);
+        fputc((int)(r->sess_len[i] & 0xFF), f);
+        fwrite(r->sess[i], 1, r->sess_len[i], f);
+    }
+    fputc((int)(r->header_len >> 8), f);
+    fputc((int)(r->header_len & 0xFF), f);
+    fwrite(r->header, 1, r->header_len, f);
+    fwrite(r->store, 1, r->store_len, f);
+    CHECK(fclose(f) == 0);
+}
+
 static pq3_err load(pq3_peer *p, const records *r)
 {
     const uint8_t *ptr[PQ3_PEER_MAX_SESSIONS];
@@ -891,6 +919,7 @@ static void test_records(void)
     /* the records load into the same container */
     CHECK_OK(load(c, r));
     CHECK(same(c, w.bp));
+    write_seed(r);
     /* out of order: the store changes and is written */
     CHECK_OK(seal(&w.a, now, "1", &m[1], id));
     CHECK_OK(seal(&w.a, now, "2", &m[2], id));
