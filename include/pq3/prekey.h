@@ -119,12 +119,13 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_prekey_secret_serialize(const pq3_prekey_secret
  * imported ECDH key, verified = 1).
  * The bundle's signature is NOT checked (that needs the owner's
  * certificate): this is for the owner loading its own secrets from its own
- * store. A record altered in the bundle's id, times or signature, or in the
- * dk's implicit-rejection value z, still loads (nothing in the record can
- * tell); it no longer matches the published bundle's prekey hash, so starts
- * made against that bundle fail with PQ3_ERR_UNKNOWN (z: it is used only to
- * reject bad ciphertexts). To check the signature too, pass the bundle's
- * encoding (pq3_prekey_encode) to pq3_prekey_verify with the device's own
+ * store. Nothing in the record can tell when the bundle's id, times (while
+ * expires > created) or signature were altered: such a record loads, but
+ * its prekey hash no longer matches the published bundle's, so starts made
+ * against that bundle fail with PQ3_ERR_UNKNOWN. An altered z (the dk's
+ * implicit-rejection value, used only on bad ciphertexts) loads and works.
+ * To check the signature too, pass the bundle's encoding
+ * (pq3_prekey_encode) to pq3_prekey_verify with the device's own
  * certificate.
  * Errors: PQ3_ERR_ARG (NULL), PQ3_ERR_VERSION (format version or type byte,
  * also the bundle's), PQ3_ERR_DECODE (length other than
