@@ -168,10 +168,12 @@ typedef struct pq3_opened {
  * made with pq3_session_seal, which carries the START extension.
  * `self` is our own certificate (decoded or verified), `peer` the peer's
  * verified certificate, `bundle` the peer's bundle verified with
- * pq3_prekey_verify against `peer`.
- * Errors: PQ3_ERR_ARG (NULL, peer or bundle not verified), PQ3_ERR_VERSION
- * (no common protocol version, §10.1), PQ3_ERR_KEY (peer key invalid),
- * PQ3_ERR_RNG, PQ3_ERR_CRYPTO. *s is wiped on error.
+ * pq3_prekey_verify against `peer`; its validity is checked again against
+ * `now` (a bundle kept in a cache expires all the same, §10.2).
+ * Errors: PQ3_ERR_ARG (NULL, peer or bundle not verified, self and peer the
+ * same device, §10.1), PQ3_ERR_EXPIRED (the bundle is not valid at `now`),
+ * PQ3_ERR_VERSION (no common protocol version, §10.1), PQ3_ERR_KEY (peer
+ * key invalid), PQ3_ERR_RNG, PQ3_ERR_CRYPTO. *s is wiped on error.
  */
 PQ3_API PQ3_MUST_USE pq3_err pq3_session_start(pq3_session *s, const pq3_device_cert *self,
                                                const pq3_device_cert *peer,
@@ -184,7 +186,8 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_session_start(pq3_session *s, const pq3_device_
  * `prekey` (find it with pq3_message_peek's prekey_hash). Checks in the
  * order of §10.3; on success creates *s and writes the body to
  * body[0..body_cap) (body_cap >= msg_len always suffices) and *info.
- * Errors: PQ3_ERR_ARG (NULL, peer not verified), PQ3_ERR_BUFFER (body_cap
+ * Errors: PQ3_ERR_ARG (NULL, peer not verified, self and peer the same
+ * device), PQ3_ERR_BUFFER (body_cap
  * below the ciphertext length), PQ3_ERR_VERSION (format, protocol version,
  * content type), PQ3_ERR_DECODE (malformed, START missing, bad padding),
  * PQ3_ERR_VERIFY (signature, mki), PQ3_ERR_UNKNOWN (another prekey, index
@@ -208,9 +211,12 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_session_accept(pq3_session *s, const pq3_device
  * cap >= pq3_message_max_size(body_len, ad_len) always suffices.
  * Errors: PQ3_ERR_ARG (NULL, signer of another key, content type not
  * 1 or 2, body over PQ3_MAX_BODY, AD over PQ3_MAX_AD), PQ3_ERR_BUFFER,
- * PQ3_ERR_STATE (the state has no way to send: not a session), PQ3_ERR_RNG,
+ * PQ3_ERR_STATE (the state has no way to send: not a session), PQ3_ERR_LIMIT
+ * (the sending chain used its last index, 2^32 - 2, §9.1: nothing more is
+ * sent on it until the peer's next chain arrives), PQ3_ERR_RNG,
  * PQ3_ERR_CRYPTO, whatever the signer returns. On error the state is
- * unchanged and out is wiped.
+ * unchanged and out is wiped. Store the new state durably before the
+ * message leaves (§14.1).
  */
 PQ3_API PQ3_MUST_USE pq3_err pq3_session_seal(pq3_session *s, const pq3_signer *signer,
                                               const pq3_rekey_policy *policy, uint64_t now,
@@ -231,7 +237,8 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_session_seal(pq3_session *s, const pq3_signer *
  * processed), PQ3_ERR_UNKNOWN (index ahead: a message is missing; an
  * unexpected new chain; a KEM ciphertext we made no offer for),
  * PQ3_ERR_KEY (ratchet key or offered ek invalid), PQ3_ERR_CRYPTO. On error
- * the state is unchanged and the body buffer is wiped.
+ * the state is unchanged and the body buffer is wiped. Store the new state
+ * durably before the body is shown or acknowledged (§14.1).
  */
 PQ3_API PQ3_MUST_USE pq3_err pq3_session_open(pq3_session *s, uint64_t now,
                                               const uint8_t *msg, size_t msg_len,
