@@ -1,11 +1,13 @@
 /*
  * Sessions over a simulated network (tests/sim.h, docs/NETWORK.md): short
- * runs of every scenario with fixed seeds. Each asserts that every
- * delivered message decrypts exactly once and to the bytes sealed, that
- * duplicates never decrypt and are rejected as replays, that no other
- * error appears, that traffic flows again once the network heals, that the
- * serialized state stays bounded, and that a captured state stops
- * decrypting where the healing model says it does.
+ * runs of every scenario with fixed seeds, each side of a link one peer
+ * device container (pq3_peer). Each asserts that every delivered message
+ * decrypts exactly once and to the bytes sealed, that duplicates never
+ * decrypt and are rejected as replays, that no other error appears, that
+ * traffic flows again once the network heals, that the serialized session
+ * and container stay bounded, that both sides end on one common session,
+ * and that a captured container stops decrypting where the healing model
+ * says it does.
  * The probes in sim.c ask the library, through its public API, for
  * out-of-order delivery and for copies from older chains being reported as
  * replays; both are required.
@@ -44,6 +46,15 @@ static void check_common(const sim_config *cfg, const sim_stats *st)
     CHECKF(st->replays + st->dup_other == st->dup_copies, "%s: %llu replays for %llu extra copies",
            cfg->name, (unsigned long long)st->replays, (unsigned long long)st->dup_copies);
     CHECK(st->max_state_bytes > 0 && st->max_state_bytes <= PQ3_STATE_MAX_BYTES);
+    CHECK(st->max_peer_bytes > st->max_state_bytes && st->max_peer_bytes <= PQ3_PEER_MAX_BYTES);
+    /* both sides of every link send on the same session and hold no other
+     * (§10.6); one start per link: one session throughout */
+    CHECKF(st->links_agree == links && st->links_single == links,
+           "%s: %llu of %u links agree, %llu hold one session", cfg->name,
+           (unsigned long long)st->links_agree, links, (unsigned long long)st->links_single);
+    CHECK(st->sessions_created == 2ull * links);
+    CHECK(st->max_sessions == 1);
+    CHECK(st->other_session_msgs == 0 && st->agree_slot == 0);
     /* the network healed: every ping-pong message went through */
     CHECK(st->after_heal_fail == 0);
     CHECK(st->after_heal_ok == 2ull * cfg->heal_rounds * links);
