@@ -477,7 +477,8 @@ static void capture_advance(sim *w, sim_link *l, sim_capture *c)
  * (pq3_peer_serialize) and loaded again (pq3_peer_deserialize) as the
  * attacker's copy; the model reads the captured session's flags from that
  * copy. Returns 0 when the capture must wait: the container holds several
- * sessions, whose chains the model does not tell apart in one root key. */
+ * sessions (crossed starts not yet resolved), whose chains the model does
+ * not tell apart in one root key. */
 static int capture_take(sim *w, sim_link *l, unsigned victim)
 {
     sim_capture *c = NULL;
@@ -955,7 +956,9 @@ static pq3_err side_prekey(sim *w, sim_side *sd, uint32_t id, pq3_prekey_bundle 
 }
 
 /* Side 0 starts a session with side 1's bundle; its first message is
- * delivered outside the simulated network. */
+ * delivered outside the simulated network. With crossed starts both sides
+ * start one (pq3_peer_start) and their first messages go through the
+ * network at the beginning of the run (sim_run). */
 static pq3_err link_init(sim *w, unsigned li)
 {
     sim_link *l = &w->link[li];
@@ -976,6 +979,17 @@ static pq3_err link_init(sim *w, unsigned li)
     l->next_capture = w->cfg->capture_every;
     if ((err = side_prekey(w, &l->side[1], 1 + li, &bundle[1])) != PQ3_OK)
         return err;
+    if (w->cfg->crossed) {
+        if ((err = side_prekey(w, &l->side[0], 101 + li, &bundle[0])) != PQ3_OK)
+            return err;
+        for (unsigned s = 0; s < 2; s++) {
+            if ((err = pq3_peer_start(l->side[s].p, &dv[s]->cert, &dv[1 - s]->cert,
+                                      &bundle[1 - s], SIM_T0, &dv[s]->rng)) != PQ3_OK)
+                return err;
+            w->st->sessions_created++;
+        }
+        return PQ3_OK;
+    }
     if ((err = pq3_peer_start(l->side[0].p, &dv[0]->cert, &dv[1]->cert, &bundle[1], SIM_T0,
                               &dv[0]->rng)) != PQ3_OK ||
         (err = sim_seal(w, li, 0, PQ3_CONTENT_MESSAGE, 32, &len, &id)) != PQ3_OK)
@@ -1257,6 +1271,16 @@ pq3_err sim_run(const sim_config *cfg, sim_stats *st)
 
     /* the main phase */
     w->counting = 1;
+    if (cfg->crossed) {
+        /* both starts are in flight at once: each side's first message is
+         * sealed before the other's arrives */
+        w->slot++;
+        for (unsigned li = 0; li < w->n_links; li++)
+            for (unsigned s = 0; s < 2; s++)
+                if ((err = send_one(w, li, s, 0)) != PQ3_OK)
+                    goto done;
+        check_agree(w);
+    }
     while (st->sent < cfg->messages) {
         w->slot++;
         deliver_due(w);

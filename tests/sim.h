@@ -7,7 +7,8 @@
  * per run so every run replays exactly. Device 0 talks to every other
  * device; each pair ("link") has one peer device container (pq3_peer,
  * include/pq3/peer.h) on each side, and every seal, open and session start
- * goes through it.
+ * goes through it. Usually each side holds one session; with crossed starts
+ * both sides start one at once and must converge on one of the two.
  *
  * Every run checks, and counts in sim_stats: each message decrypts at most
  * once and, when delivered, exactly once with the body it was sealed with;
@@ -53,6 +54,8 @@ typedef struct sim_config {
                               * (never for a chain of receipts only, §16.1: receipt_echo
                               * counts any); 2: also skip those on the simulator's side; 0: never */
     int needs_ooo;           /* the scenario needs out-of-order delivery in the library */
+    int crossed;             /* both sides of every link start a session at once (§10.5): the
+                              * two starts cross in the network, as the run's first messages */
 } sim_config;
 
 typedef struct sim_stats {
@@ -92,7 +95,7 @@ typedef struct sim_stats {
     uint32_t max_sessions;   /* most sessions one container held */
     uint64_t sessions_created;  /* sessions started or accepted, all containers */
     uint64_t other_session_msgs;/* messages sealed on a session other than the one the link
-                              * ends on */
+                              * ends on (crossed starts: before the sides converged) */
     uint64_t agree_slot;     /* first slot from which both sides of every link sent on the
                               * same session (pq3_peer_current) for the rest of the run */
     uint64_t links_agree;    /* links whose sides send on the same session at the end */
@@ -118,7 +121,7 @@ typedef struct sim_stats {
     double seconds;
 } sim_stats;
 
-/* A configuration with the defaults: 2 devices, perfect network,
+/* A configuration with the defaults: 2 devices, one start, perfect network,
  * switch_prob 0.5, bodies of 16..200 bytes, 30 s per slot, the default
  * rekey policy, the default skipped-key bounds, receipts on, a compromise
  * every 200 messages, 4 heal rounds. */
