@@ -150,16 +150,19 @@ static int same(const pq3_peer *a, const pq3_peer *b)
     return memcmp(a, b, sizeof *a) == 0;
 }
 
-/* Every stored key belongs to a chain a held session remembers (§10.6). */
+/* Every stored key belongs to a held session (its tag, §13.1) and to a
+ * chain that session received (§10.6). */
 static int store_owned(const pq3_peer *p)
 {
     for (uint32_t i = 0; i < p->store.count; i++) {
         int owned = 0;
         for (uint32_t s = 0; s < p->count; s++) {
             const pq3_session *ss = &p->slots[s].session;
-            owned |= memcmp(ss->peer_pub, p->store.keys[i].ratchet_key, 32) == 0;
+            int chain = memcmp(ss->peer_pub, p->store.keys[i].ratchet_key, 32) == 0;
             for (uint32_t j = 0; j < ss->prev_peer_count; j++)
-                owned |= memcmp(ss->prev_peer_pubs[j], p->store.keys[i].ratchet_key, 32) == 0;
+                chain |= memcmp(ss->prev_peer_pubs[j], p->store.keys[i].ratchet_key, 32) == 0;
+            owned |= chain && memcmp(ss->session_id, p->store.keys[i].session,
+                                     PQ3_SKIPPED_TAG_BYTES) == 0;
         }
         if (!owned)
             return 0;
