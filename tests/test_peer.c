@@ -705,10 +705,10 @@ static void test_serialize(void)
 }
 
 /* Offset just past session record `i` of a serialized container (§10.6:
- * a 16-byte header, then u64 activity || u64 seq || vec16 state each). */
+ * a 24-byte header, then u64 activity || u64 seq || vec16 state each). */
 static size_t record_end(const uint8_t *buf, size_t i)
 {
-    size_t off = 16;
+    size_t off = PQ3_PEER_HEADER_BYTES;
     for (size_t k = 0; k <= i; k++)
         off += 16 + 2 + ((size_t)buf[off + 16] << 8 | buf[off + 17]);
     return off;
@@ -752,8 +752,8 @@ static void test_pair_mismatch(void)
     CHECK_OK(pq3_peer_deserialize(c, b3, n));
 
     n = r1 + 16;
-    memcpy(b3 + n, b2 + 16 + 16, y1 - 16 - 16); /* w2's first state, vec16 */
-    n += y1 - 16 - 16;
+    memcpy(b3 + n, b2 + PQ3_PEER_HEADER_BYTES + 16, y1 - PQ3_PEER_HEADER_BYTES - 16);
+    n += y1 - PQ3_PEER_HEADER_BYTES - 16; /* w2's first state, vec16 */
     memcpy(b3 + n, b1 + r2, l1 - r2);
     n += l1 - r2;
     before = snapshot(c);
