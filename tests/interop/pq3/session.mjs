@@ -29,7 +29,7 @@ export function drawScalar(rng, why) {
 
 function identity(cert) { return { handle: cert.handle, deviceId: cert.deviceId, authKey: cert.authKey }; }
 
-function newState(version, self, peer, initiator) {
+export function newState(version, self, peer, initiator) {
   return {
     version, initiator,
     self: identity(self), peer: identity(peer),
@@ -102,6 +102,7 @@ export function seal(ctx, state, { policy, now, rng, contentType, body, ad, sign
     if (ct) completedPqStep(s, now);
     if (s.myOffer) {                                                   // 11.2 step 6: unanswered offer sent again (§11.4)
       s.send.extFlags |= F.EK;
+      trace.kem = trace.kem ? 'answer+offer' : 'offer';                 // A.6: what the flags carry
     } else if (wantOffer(s, policy, now)) {
       const dz = rng.take(64, 'd‖z');
       s.myOffer = ctx.kem.keygen(768, dz);
@@ -148,7 +149,7 @@ function decryptWith(ck, msg) {
   return { contentType, body: payload.slice(1), mk, next, k };
 }
 
-function verifySig(siddSR, peerKey, wire) {
+export function verifySig(siddSR, peerKey, wire) {
   const why = prim.ecdsaVerify(peerKey, msgTbs(siddSR, wire), wire.subarray(wire.length - 64));
   if (why) fail('VERIFY', `message signature: ${why}`);
 }
@@ -189,7 +190,7 @@ export function startResponder(ctx, selfCert, peerCert, prekey, wire, now) {
 }
 
 // §11.4: SHA-384 of the mandatory extension (START: prekey hash ‖ ct0; CT).
-function mandatoryDigest(msg) {
+export function mandatoryDigest(msg) {
   if (msg.flags & F.START) return prim.sha384(concat(msg.prekeyHash, msg.ct0));
   if (msg.flags & F.CT) return prim.sha384(msg.ct);
   return null;
