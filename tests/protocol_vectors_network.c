@@ -21,6 +21,7 @@
 
 #include "protocol/kdf.h"
 #include "protocol/session.h"
+#include "protocol/skipped.h"
 #include "protocol_vectors.h"
 
 #define NET_K 2
@@ -195,7 +196,7 @@ static int seal_step(net_world *w, const net_step *st, int i, uint64_t now, cJSO
         memcpy(m->body, s->peer_pub, 32);
         for (int b = 0; b < 4; b++) {
             m->body[32 + b] = (uint8_t)(s->nr >> (24 - 8 * b));
-            m->body[36 + b] = (uint8_t)(pq3_skipped_count_chain(sk, s->peer_pub) >> (24 - 8 * b));
+            m->body[36 + b] = (uint8_t)(pq3_skipped_count_chain(sk, s->session_id, s->peer_pub) >> (24 - 8 * b));
         }
         m->body_len = PQ3_RECEIPT_BODY_BYTES;
         m->content_type = PQ3_CONTENT_RECEIPT;

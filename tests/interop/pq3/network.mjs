@@ -20,22 +20,30 @@ const RECEIPT_BYTES = 40;            // §16.1
 const completedPqStep = (s, now) => { s.pqCount = 0; s.pqTime = BigInt(now); };
 const countOne = (s) => { if (s.pqCount < U32MAX) s.pqCount++; };
 
+// §13.1: the tag binding a stored key to its session.
+const tagOf = (s) => s.sessionId.slice(0, 16);
+
 // ---- §13.1 the store ---------------------------------------------------------
 export class Store {
   constructor(maxJump, maxKeys, maxAge) {
     if (!(maxKeys >= 1 && maxKeys <= 1024 && maxJump >= 1 && maxJump <= maxKeys && maxAge >= 1))
       fail('ARG', 'skipped-key store bounds out of range');
     this.maxJump = maxJump; this.maxKeys = maxKeys; this.maxAge = BigInt(maxAge);
-    this.keys = []; // { rk, index, time (BigInt), mk }, in the order they were stored
+    this.keys = []; // { tag, rk, index, time (BigInt), mk }, in the order they were stored
+    this.generation = 0n; // §13.2: +1 with every change of the stored keys
   }
   copy() {
     const c = new Store(this.maxJump, this.maxKeys, this.maxAge);
     c.keys = this.keys.map((e) => ({ ...e }));
+    c.generation = this.generation;
     return c;
   }
-  find(rk, index) { return this.keys.findIndex((e) => e.index === index && equal(e.rk, rk)); }
-  hasChain(rk) { return this.keys.some((e) => equal(e.rk, rk)); }
-  countChain(rk) { return this.keys.filter((e) => equal(e.rk, rk)).length; }
+  // §13.1: a session uses the keys with its tag (the first 16 bytes of its
+  // session id), and untagged keys of format 1.
+  static owned(e, tag) { return equal(e.tag, tag) || e.tag.every((b) => b === 0); }
+  find(tag, rk, index) { return this.keys.findIndex((e) => e.index === index && equal(e.rk, rk) && Store.owned(e, tag)); }
+  hasChain(tag, rk) { return this.keys.some((e) => equal(e.rk, rk) && Store.owned(e, tag)); }
+  countChain(tag, rk) { return this.keys.filter((e) => equal(e.rk, rk) && Store.owned(e, tag)).length; }
   // a key stored at t is expired when now − t ≥ max_age (age 0 if now < t)
   expired(e, now) { const t = BigInt(now); return (t > e.time ? t - e.time : 0n) >= this.maxAge; }
   // §13 step 6 / §13.1: the new keys are appended in the order derived, the
@@ -44,7 +52,9 @@ export class Store {
   commit(added, used, now) {
     this.keys.push(...added);
     if (used) this.keys.splice(this.keys.indexOf(used), 1);
+    const before = this.keys.length;
     this.keys = this.keys.filter((e) => !this.expired(e, now));
+    if (added.length > 0 || used || this.keys.length !== before) this.generation++;
     let evicted = 0;
     while (this.keys.length > this.maxKeys) {
       let o = 0;
@@ -54,10 +64,11 @@ export class Store {
     }
     return evicted;
   }
-  // §13.2
+  // §13.2, format 2
   serialize() {
-    const p = [u8(1), u8(5), u32(this.maxJump), u32(this.maxKeys), u64(this.maxAge), u32(this.keys.length), u32(0)];
-    for (const e of this.keys) p.push(e.rk, u32(e.index), u64(e.time), e.mk);
+    const p = [u8(2), u8(5), u32(this.maxJump), u32(this.maxKeys), u64(this.maxAge), u32(this.keys.length), u32(0),
+      u64(this.generation)];
+    for (const e of this.keys) p.push(e.tag, e.rk, u32(e.index), u64(e.time), e.mk);
     return concat(...p);
   }
 }
@@ -72,19 +83,19 @@ export class StartCache {
 
 // §13.1: the chain keys of indices from..to−1 of ck (for ratchet key rk),
 // keeping the message keys of the last `keep` of them, stored at `now`.
-function skipKeys(ck, rk, from, to, keep, now) {
+function skipKeys(ck, tag, rk, from, to, keep, now) {
   const kept = [];
   for (let i = from; i < to; i++) {
     const { mk, next } = chainStep(ck);
-    if (to - i <= keep) kept.push({ rk, index: i, time: BigInt(now), mk });
+    if (to - i <= keep) kept.push({ tag, rk, index: i, time: BigInt(now), mk });
     ck = next;
   }
   return { ck, kept };
 }
 
 // §13 step 3: the stored key of a late message, searched by public values.
-function takeStored(store, rk, index, now) {
-  const i = store ? store.find(rk, index) : -1;
+function takeStored(store, tag, rk, index, now) {
+  const i = store ? store.find(tag, rk, index) : -1;
   if (i < 0) fail('REPLAY', `no stored key for index ${index} (used already, or never kept)`);
   const e = store.keys[i];
   if (store.expired(e, now)) fail('EXPIRED', `stored key of index ${index} expired`);
@@ -122,7 +133,7 @@ export function openEx(ctx, state, store, wire, now) {
     if (ext !== s.recv.extFlags || (ext && !equal(mandatoryDigest(msg), s.recv.extDigest)))
       fail('VERIFY', 'repeated extension differs');
     if (msg.index < s.recv.index) {
-      used = takeStored(st, msg.ratchetKey, msg.index, now);
+      used = takeStored(st, tagOf(s), msg.ratchetKey, msg.index, now);
       mk = used.mk;
       info.late = true;
       // §11.4: an EK on a late first message, while we have not answered the chain
@@ -134,7 +145,7 @@ export function openEx(ctx, state, store, wire, now) {
     } else {
       const gap = msg.index - s.recv.index;
       if (gap > 0 && (!st || gap > st.maxJump)) fail('LIMIT', `a gap of ${gap} on the current chain`);
-      const r = skipKeys(s.recv.ck, s.peerRatchet, s.recv.index, msg.index, gap, now);
+      const r = skipKeys(s.recv.ck, tagOf(s), s.peerRatchet, s.recv.index, msg.index, gap, now);
       added.push(...r.kept);
       const c = chainStep(r.ck);
       mk = c.mk;
@@ -142,8 +153,8 @@ export function openEx(ctx, state, store, wire, now) {
       s.recv.ck = c.next;
       s.recv.index = msg.index + 1;
     }
-  } else if ((st && st.hasChain(msg.ratchetKey)) || s.prevPeerRatchets.some((k) => equal(k, msg.ratchetKey))) {
-    used = takeStored(st, msg.ratchetKey, msg.index, now);               // 3, an older chain
+  } else if ((st && st.hasChain(tagOf(s), msg.ratchetKey)) || s.prevPeerRatchets.some((k) => equal(k, msg.ratchetKey))) {
+    used = takeStored(st, tagOf(s), msg.ratchetKey, msg.index, now);     // 3, an older chain
     mk = used.mk;
     info.late = true;
   } else {                                                              // 3, a new chain
@@ -165,7 +176,7 @@ export function openEx(ctx, state, store, wire, now) {
     if ((msg.flags & F.CT) && !s.myOffer) fail('UNKNOWN', 'CT without an outstanding offer');
     // the rest of the ending peer chain
     if (s.recv && msg.prev > have && msg.prev - have <= MAX_WALK)
-      added.push(...skipKeys(s.recv.ck, s.peerRatchet, have, msg.prev, keepEnd, now).kept);
+      added.push(...skipKeys(s.recv.ck, tagOf(s), s.peerRatchet, have, msg.prev, keepEnd, now).kept);
     // the mirror of §11.2
     const ssEcdh = prim.ecdh(s.myScalar, msg.ratchetKey, 'ratchet key');
     let ssKem = Z32;
@@ -176,7 +187,7 @@ export function openEx(ctx, state, store, wire, now) {
     }
     const r = kdfRk(s.rk, ssEcdh, ssKem, dst);
     s.rk = r.rk;
-    const n = skipKeys(r.ck, msg.ratchetKey, 0, msg.index, keepNew, now);
+    const n = skipKeys(r.ck, tagOf(s), msg.ratchetKey, 0, msg.index, keepNew, now);
     added.push(...n.kept);
     const c = chainStep(n.ck);
     mk = c.mk;
@@ -229,7 +240,7 @@ export function acceptEx(ctx, selfCert, peerCert, prekey, store, cache, wire, no
   const ssEcdh = prim.ecdh(prekey.scalar, msg.ratchetKey, 'E');
   const dst = concat(s.siddRecv, L.START, B.ecdhPub, msg.ratchetKey, msg.ct0, B.kemEk);
   const { rk, ck } = kdfRk(Z32, ssEcdh, ssKem, dst);
-  const n = skipKeys(ck, msg.ratchetKey, 0, msg.index, keep, now);     // 10
+  const n = skipKeys(ck, msg.ratchetKey.slice(0, 16), msg.ratchetKey, 0, msg.index, keep, now); // 10
   const c = chainStep(n.ck);
   const d = openPayload(c.mk, msg);                                     // 10, 11
   s.rk = rk;
@@ -256,7 +267,7 @@ export function receiptDue(s, policy, now) {
 }
 
 export function receiptBody(s, store) {
-  return concat(s.peerRatchet, u32(s.recv.index), u32(store ? store.countChain(s.peerRatchet) : 0));
+  return concat(s.peerRatchet, u32(s.recv.index), u32(store ? store.countChain(tagOf(s), s.peerRatchet) : 0));
 }
 
 export function parseReceipt(body) {
