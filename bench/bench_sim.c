@@ -1,7 +1,8 @@
 /*
  * Sessions over a simulated network, long runs (tests/sim.h,
  * docs/NETWORK.md): every scenario with a fixed seed and at least 100,000
- * application messages, then the results table and the check counts.
+ * application messages, each side of a link a peer device container
+ * (pq3_peer), then the results table and the check counts.
  * Usage: bench_sim [messages per scenario] [scenario name substring]
  */
 #include <stdio.h>
@@ -76,6 +77,16 @@ int main(int argc, char **argv)
     c[k] = sim_config_default("three devices, no receipt for receipts", 111, n);
     c[k].devices = 3;
     c[k].receipts = 2;
+    k++;
+    /* both devices start a session at once (§10.5): the starts cross */
+    c[k] = sim_config_default("crossed starts", 113, n);
+    c[k].crossed = 1;
+    k++;
+    c[k] = sim_config_default("crossed starts, 10% loss, reorder window 8", 114, n);
+    c[k].crossed = 1;
+    c[k].loss = 0.10;
+    c[k].reorder = 8;
+    c[k].needs_ooo = 1;
     k++;
 
     printf("OpenPQ3 network simulation: %llu messages per scenario, fixed seeds\n",

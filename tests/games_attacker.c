@@ -1,6 +1,7 @@
 /*
- * Recorded conversations, the key schedule written from docs/PROTOCOL.md,
- * and the passive attacker of tests/test_games.c. See games_attacker.h.
+ * Recorded conversations between two peer device containers, the key
+ * schedule written from docs/PROTOCOL.md, and the passive attacker of
+ * tests/test_games.c. See games_attacker.h.
  */
 #include "games_attacker.h"
 
@@ -150,19 +151,51 @@ static int add_scalar(gm_conv *c, const uint8_t pub[32], const uint8_t priv[32])
     return 1;
 }
 
-static uint8_t *serialize(const pq3_session *s, size_t *len)
+/* A container's serialization (§10.6) in a buffer of its exact size. */
+static uint8_t *serialize(const pq3_peer *p, size_t *len)
 {
-    uint8_t *buf = malloc(PQ3_STATE_MAX_BYTES);
-    if (buf != NULL && pq3_session_serialize(s, buf, PQ3_STATE_MAX_BYTES, len) != PQ3_OK) {
+    size_t n = 0;
+    uint8_t *buf = pq3_peer_size(p, &n) == PQ3_OK && n > 0 ? malloc(n) : NULL;
+    if (buf != NULL && pq3_peer_serialize(p, buf, n, len) != PQ3_OK) {
         free(buf);
         buf = NULL;
     }
     return buf;
 }
 
+/* The slot of the session a container sends on (pq3_peer_current), -1 when
+ * it holds none. */
+static int current_slot(const pq3_peer *p)
+{
+    uint32_t slot;
+    return pq3_peer_current(p, &slot) == PQ3_OK ? (int)slot : -1;
+}
+
+/* The session a container sends on; NULL when it holds none. */
+static const pq3_session *current_session(const pq3_peer *p)
+{
+    int slot = current_slot(p);
+    return slot < 0 ? NULL : &p->slots[slot].session;
+}
+
+int gm_load_peer(pq3_peer *p, const uint8_t *buf, size_t len)
+{
+    return pq3_peer_deserialize(p, buf, len) == PQ3_OK;
+}
+
 int gm_load_state(pq3_session *s, const uint8_t *buf, size_t len)
 {
-    return pq3_session_deserialize(s, buf, len) == PQ3_OK;
+    pq3_peer *p = malloc(sizeof *p);
+    const pq3_session *cur;
+    int ok = p != NULL && gm_load_peer(p, buf, len) && (cur = current_session(p)) != NULL;
+    if (ok)
+        memcpy(s, cur, sizeof *s);
+    else
+        memset(s, 0, sizeof *s);
+    if (p != NULL)
+        pq3_peer_wipe(p);
+    free(p);
+    return ok;
 }
 
 /* Whether message j (>= 0) offered this ek. */
@@ -183,10 +216,18 @@ int gm_conv_run(gm_conv *c, uint64_t seed, size_t n, uint32_t max_chain,
     uint32_t remaining = 0, run = 0;
     uint64_t now = FX_T0;
     pq3_opened info;
+    const pq3_session *a;
     pq3_err err = PQ3_ERR_STATE;
 
     memset(c, 0, sizeof *c);
     if (n == 0 || n > GM_MAX_MSGS || max_chain == 0)
+        return 0;
+    for (int p = 0; p < 2; p++) {
+        if ((c->p[p] = malloc(sizeof *c->p[p])) == NULL)
+            return 0;
+        pq3_peer_init_default(c->p[p]);
+    }
+    if ((c->cache = malloc(sizeof *c->cache)) == NULL)
         return 0;
     c->policy = *policy;
     c->step = step;
@@ -197,22 +238,24 @@ int gm_conv_run(gm_conv *c, uint64_t seed, size_t n, uint32_t max_chain,
                             &c->party[GM_BOB].device_signer, &c->party[GM_BOB].rng) != PQ3_OK ||
         pq3_prekey_encode(bundle_enc, &c->prekey.bundle) != PQ3_OK ||
         pq3_prekey_verify(&c->bundle, bundle_enc, sizeof bundle_enc, &c->party[GM_BOB].cert,
-                          FX_T0) != PQ3_OK)
+                          FX_T0) != PQ3_OK ||
+        pq3_start_cache_init(c->cache, c->prekey.bundle.hash, PQ3_START_CACHE_DEFAULT) != PQ3_OK)
         return 0;
     if (!sid_digest(c->sidd[GM_ALICE], &c->party[GM_ALICE].cert, &c->party[GM_BOB].cert) ||
         !sid_digest(c->sidd[GM_BOB], &c->party[GM_BOB].cert, &c->party[GM_ALICE].cert))
         return 0;
-    if (pq3_session_start(&c->s[GM_ALICE], &c->party[GM_ALICE].cert, &c->party[GM_BOB].cert,
-                          &c->bundle, now, &c->party[GM_ALICE].rng) != PQ3_OK)
+    if (pq3_peer_start(c->p[GM_ALICE], &c->party[GM_ALICE].cert, &c->party[GM_BOB].cert,
+                       &c->bundle, now, &c->party[GM_ALICE].rng) != PQ3_OK ||
+        (a = current_session(c->p[GM_ALICE])) == NULL)
         return 0;
     /* The spec's SID digests must be the library's (§7). */
-    if (memcmp(c->sidd[GM_ALICE], c->s[GM_ALICE].sidd_send, 48) != 0 ||
-        memcmp(c->sidd[GM_BOB], c->s[GM_ALICE].sidd_recv, 48) != 0)
+    if (memcmp(c->sidd[GM_ALICE], a->sidd_send, 48) != 0 ||
+        memcmp(c->sidd[GM_BOB], a->sidd_recv, 48) != 0)
         return 0;
     if (!add_scalar(c, c->prekey.bundle.ecdh_pub, c->prekey.ecdh_priv) ||
-        !add_scalar(c, c->s[GM_ALICE].my_pub, c->s[GM_ALICE].my_priv))
+        !add_scalar(c, a->my_pub, a->my_priv))
         return 0;
-    if ((c->start_state = serialize(&c->s[GM_ALICE], &c->start_state_len)) == NULL)
+    if ((c->start_state = serialize(c->p[GM_ALICE], &c->start_state_len)) == NULL)
         return 0;
 
     pq3t_drbg_init(&script, "games script", seed);
@@ -243,9 +286,9 @@ int gm_conv_run(gm_conv *c, uint64_t seed, size_t n, uint32_t max_chain,
         cap = pq3_message_max_size(m->text_len, 0);
         if ((m->wire = malloc(cap)) == NULL || (body = malloc(cap)) == NULL)
             goto fail;
-        if ((err = pq3_session_seal(&c->s[sender], &c->party[sender].device_signer, &c->policy,
-                                    now, &c->party[sender].rng, PQ3_CONTENT_MESSAGE, m->text,
-                                    m->text_len, NULL, 0, m->wire, cap, &m->len)) != PQ3_OK)
+        if ((err = pq3_peer_seal(c->p[sender], &c->party[sender].device_signer, &c->policy, now,
+                                 &c->party[sender].rng, PQ3_CONTENT_MESSAGE, m->text,
+                                 m->text_len, NULL, 0, m->wire, cap, &m->len, NULL)) != PQ3_OK)
             goto fail;
         if ((err = pq3_msg_decode(&v, m->wire, m->len)) != PQ3_OK)
             goto fail;
@@ -255,7 +298,8 @@ int gm_conv_run(gm_conv *c, uint64_t seed, size_t n, uint32_t max_chain,
         memcpy(m->ratchet_key, v.ratchet_key, 32);
         memcpy(m->mki, v.mki, sizeof m->mki);
         /* Oracle: the fresh ratchet key pair, read from the sender's state. */
-        if (m->new_chain && i > 0 && !add_scalar(c, c->s[sender].my_pub, c->s[sender].my_priv))
+        if (m->new_chain && i > 0 &&
+            ((a = current_session(c->p[sender])) == NULL || !add_scalar(c, a->my_pub, a->my_priv)))
             goto fail;
         if (v.flags & PQ3_MSG_CT)
             m->offer_at = last_offer[to];
@@ -264,24 +308,22 @@ int gm_conv_run(gm_conv *c, uint64_t seed, size_t n, uint32_t max_chain,
          * is the first message that carried it. */
         if ((v.flags & PQ3_MSG_EK) && m->new_chain && !same_offer(c, last_offer[sender], v.ek))
             last_offer[sender] = (int)i;
-        /* Delivery. */
-        if (i == 0) {
-            if ((err = pq3_session_accept(&c->s[GM_BOB], &c->party[GM_BOB].cert,
-                                          &c->party[GM_ALICE].cert, &c->prekey, now, m->wire,
-                                          m->len, body, cap, &info)) != PQ3_OK)
-                goto fail;
-        } else if ((err = pq3_session_open(&c->s[to], now, m->wire, m->len, body, cap,
-                                           &info)) != PQ3_OK) {
+        /* Delivery: the first message makes bob's session (§10.6 routing
+         * step 2), the others go to the session of their ratchet key. */
+        if ((err = pq3_peer_open(c->p[to], &c->party[to].cert, &c->party[sender].cert,
+                                 to == GM_BOB ? &c->prekey : NULL,
+                                 to == GM_BOB ? c->cache : NULL, now, m->wire, m->len, body, cap,
+                                 &info, NULL)) != PQ3_OK)
             goto fail;
-        }
-        err = PQ3_ERR_STATE; /* a wrong body or a failed serialization */
+        err = PQ3_ERR_STATE; /* a wrong body, a second session or a failed serialization */
         body_len = info.body_len;
-        if (body_len != m->text_len || memcmp(body, m->text, body_len) != 0)
+        if (body_len != m->text_len || memcmp(body, m->text, body_len) != 0 ||
+            c->p[GM_ALICE]->count != 1 || c->p[GM_BOB]->count != 1)
             goto fail;
         free(body);
         body = NULL;
         for (int p = 0; p < 2; p++)
-            if ((m->state[p] = serialize(&c->s[p], &m->state_len[p])) == NULL)
+            if ((m->state[p] = serialize(c->p[p], &m->state_len[p])) == NULL)
                 goto fail;
         c->n = i + 1;
         run++;
@@ -313,8 +355,13 @@ void gm_conv_free(gm_conv *c)
     if (c->start_state != NULL)
         pq3_wipe(c->start_state, c->start_state_len);
     free(c->start_state);
-    pq3_session_wipe(&c->s[0]);
-    pq3_session_wipe(&c->s[1]);
+    for (int p = 0; p < 2; p++) {
+        pq3_peer_wipe(c->p[p]);
+        free(c->p[p]);
+        c->p[p] = NULL;
+    }
+    free(c->cache);
+    c->cache = NULL;
     pq3_prekey_secret_wipe(&c->prekey);
     pq3_wipe(c->scalar, sizeof c->scalar);
     c->n = 0;
@@ -457,7 +504,8 @@ static void tracker_wipe(tracker *k)
     pq3_wipe(k, sizeof *k);
 }
 
-/* The captured state (§14) as the attacker reads it. */
+/* The captured container (§10.6) as the attacker reads it: the state (§14)
+ * of the session it sends on. */
 static int tracker_capture(tracker *k, const gm_conv *c, int x, size_t t)
 {
     pq3_session st;

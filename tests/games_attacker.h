@@ -2,12 +2,14 @@
  * Attacker games over recorded OpenPQ3 conversations (docs/PROTOCOL.md §8,
  * §10-§13), used by tests/test_games.c.
  *
- * A conversation (gm_conv) is run once through the library's real seal,
- * accept and open, deterministically, and recorded: every wire message, both
- * parties' serialized states (§14) after each delivery, and, as an oracle,
+ * A conversation (gm_conv) is run once, deterministically, between two peer
+ * device containers (pq3_peer, §10.6: pq3_peer_start, pq3_peer_seal,
+ * pq3_peer_open) and recorded: every wire message, both parties' serialized
+ * containers (pq3_peer_serialize) after each delivery, and, as an oracle,
  * every ratchet key pair that was drawn. The attacker side rewrites the key
  * schedule from the spec (§8.1-§8.3, with the public HKDF, HMAC, ECDH and
- * ML-KEM primitives) and tracks it from a captured state and the wire alone.
+ * ML-KEM primitives) and tracks it from a captured container and the wire
+ * alone.
  */
 #ifndef PQ3_TEST_GAMES_ATTACKER_H
 #define PQ3_TEST_GAMES_ATTACKER_H
@@ -15,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pq3/peer.h"
 #include "protocol_fixture.h"
 
 #define GM_ALICE 0
@@ -30,7 +33,7 @@ typedef struct {
     size_t len;
     uint8_t text[64];           /* the body that was sealed */
     size_t text_len;
-    uint8_t *state[2];          /* both serialized states after delivery */
+    uint8_t *state[2];          /* both serialized containers after delivery (§10.6) */
     size_t state_len[2];
     int new_chain;              /* index 0: the first message of a chain */
     uint8_t flags;              /* §9.1 flags byte */
@@ -47,9 +50,10 @@ typedef struct {
 typedef struct {
     fx_party party[2];
     pq3_prekey_secret prekey;       /* bob's */
+    pq3_start_cache *cache;         /* its replay cache (§10.4) */
     pq3_prekey_bundle bundle;       /* as alice verified it */
-    pq3_session s[2];               /* live states (at the end of the run) */
-    uint8_t *start_state;           /* alice right after pq3_session_start */
+    pq3_peer *p[2];                 /* live containers (at the end of the run; heap) */
+    uint8_t *start_state;           /* alice's container right after pq3_peer_start */
     size_t start_state_len;
     uint8_t sidd[2][48];            /* sidd(party -> other), §7, from certificates */
     pq3_rekey_policy policy;
@@ -65,9 +69,11 @@ typedef struct {
 
 /*
  * Runs a conversation of n messages (n <= GM_MAX_MSGS): alice starts against
- * bob's prekey, then the parties alternate in chains whose lengths are drawn
- * from a deterministic script in [1, max_chain]; every seal uses `policy` at
- * time FX_T0 + i * step. Every message is delivered at once and checked.
+ * bob's prekey (pq3_peer_start), then the parties alternate in chains whose
+ * lengths are drawn from a deterministic script in [1, max_chain]; every
+ * seal (pq3_peer_seal) uses `policy` at time FX_T0 + i * step. Every message
+ * is delivered at once (pq3_peer_open, bob with his prekey and its replay
+ * cache) and checked; each container holds exactly one session throughout.
  * Returns 1 on success (c is then filled; free with gm_conv_free).
  */
 int gm_conv_run(gm_conv *c, uint64_t seed, size_t n, uint32_t max_chain,
@@ -120,7 +126,7 @@ int gm_true_secrets(const gm_conv *c, size_t j, uint8_t ss_ecdh[32], uint8_t ss_
 #define GM_OMNISCIENT 2  /* + every ML-KEM dk: the control that nothing heals */
 
 /*
- * The attacker that captured party x's serialized state right after message
+ * The attacker that captured party x's serialized container right after message
  * t-1 was delivered (1 <= t <= n), and sees every wire message. From message
  * t on it tracks the root and chain keys as §8 and §11.2 define them, with the
  * secrets its level allows; where one is missing it still tries what it can
@@ -138,7 +144,12 @@ int gm_attack(const gm_conv *c, int x, size_t t, int level, uint8_t *out);
 size_t gm_model_heal_classical(const gm_conv *c, int x, size_t t);
 size_t gm_model_heal_quantum(const gm_conv *c, int x, size_t t);
 
-/* Deserializes a recorded state (§14) with the library's decoder. */
+/* Loads a recorded container (§10.6) with the library's decoder
+ * (pq3_peer_deserialize) into *p, allocated by the caller (~200 KB). */
+int gm_load_peer(pq3_peer *p, const uint8_t *buf, size_t len);
+/* Loads a recorded container and copies out the session it sends on (its
+ * only one in these conversations): the session state (§14) the attacker
+ * reads. */
 int gm_load_state(pq3_session *s, const uint8_t *buf, size_t len);
 
 #endif

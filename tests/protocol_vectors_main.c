@@ -1,8 +1,12 @@
 /*
- * protocol_vectors --write FILE   writes the protocol test vectors
- * protocol_vectors --check FILE   regenerates them and requires FILE to be
- *                                 byte-identical (the test
- *                                 test_protocol_vectors)
+ * protocol_vectors [--network] --write FILE   writes the protocol test vectors
+ * protocol_vectors [--network] --check FILE   regenerates them and requires
+ *                                             FILE to be byte-identical (the
+ *                                             tests test_protocol_vectors and
+ *                                             test_protocol_vectors_network)
+ *
+ * Without --network: tests/vectors/protocol-v1.json (PROTOCOL.md Appendix
+ * A); with it: tests/vectors/protocol-v1-network.json (Appendix B).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,11 +18,16 @@
 int main(int argc, char **argv)
 {
     char *json;
+    int network = argc == 4 && strcmp(argv[1], "--network") == 0;
+    if (network) {
+        argv++;
+        argc--;
+    }
     if (argc != 3 || (strcmp(argv[1], "--write") != 0 && strcmp(argv[1], "--check") != 0)) {
-        fprintf(stderr, "usage: %s --write|--check FILE\n", argv[0]);
+        fprintf(stderr, "usage: %s [--network] --write|--check FILE\n", argv[0]);
         return 2;
     }
-    json = pq3tv_generate();
+    json = network ? pq3tv_generate_network() : pq3tv_generate();
     CHECK(json != NULL);
     if (json == NULL)
         return pq3t_finish();

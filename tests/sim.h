@@ -1,20 +1,24 @@
 /*
  * A network simulator for OpenPQ3 sessions (docs/NETWORK.md).
  *
- * Devices hold real sessions (pq3_session on each side of every pair), real
- * software signers and a deterministic random source each; they exchange
- * messages through a simulated network that loses, delays (reorders) and
- * duplicates messages, with one fixed seed per run so every run replays
- * exactly. Device 0 talks to every other device, one session per pair
- * ("link").
+ * Devices hold real sessions, real software signers and a deterministic
+ * random source each; they exchange messages through a simulated network
+ * that loses, delays (reorders) and duplicates messages, with one fixed seed
+ * per run so every run replays exactly. Device 0 talks to every other
+ * device; each pair ("link") has one peer device container (pq3_peer,
+ * include/pq3/peer.h) on each side, and every seal, open and session start
+ * goes through it. Usually each side holds one session; with crossed starts
+ * both sides start one at once and must converge on one of the two.
  *
  * Every run checks, and counts in sim_stats: each message decrypts at most
  * once and, when delivered, exactly once with the body it was sealed with;
  * a duplicate never decrypts; the only errors are the expected ones
  * (PQ3_ERR_REPLAY for a copy of a message already opened); after the network
- * heals, traffic flows again; the serialized state stays bounded. It also
- * measures how many messages after a state compromise the session heals,
- * for a classical and a quantum attacker (docs/NETWORK.md, "Healing").
+ * heals, traffic flows again; the serialized state stays bounded; at the
+ * end both sides of every link send on the same session and hold no other.
+ * It also measures how many messages after a state compromise the session
+ * heals, for a classical and a quantum attacker (docs/NETWORK.md,
+ * "Healing"); a compromise is a serialized container (pq3_peer_serialize).
  *
  * Used by tests/test_sim.c (short runs with assertions) and
  * bench/bench_sim.c (long runs, prints the table).
@@ -25,7 +29,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "pq3/session.h"
+#include "pq3/peer.h"
 
 typedef struct sim_config {
     const char *name;
@@ -50,6 +54,8 @@ typedef struct sim_config {
                               * (never for a chain of receipts only, §16.1: receipt_echo
                               * counts any); 2: also skip those on the simulator's side; 0: never */
     int needs_ooo;           /* the scenario needs out-of-order delivery in the library */
+    int crossed;             /* both sides of every link start a session at once (§10.5): the
+                              * two starts cross in the network, as the run's first messages */
 } sim_config;
 
 typedef struct sim_stats {
@@ -85,11 +91,21 @@ typedef struct sim_stats {
     size_t max_state_bytes;  /* largest serialized session */
     size_t max_skipped_bytes;/* largest serialized skipped-key store */
     uint32_t max_skipped_keys;
+    size_t max_peer_bytes;   /* largest serialized container (pq3_peer_size, §10.6) */
+    uint32_t max_sessions;   /* most sessions one container held */
+    uint64_t sessions_created;  /* sessions started or accepted, all containers */
+    uint64_t other_session_msgs;/* messages sealed on a session other than the one the link
+                              * ends on (crossed starts: before the sides converged) */
+    uint64_t agree_slot;     /* first slot from which both sides of every link sent on the
+                              * same session (pq3_peer_current) for the rest of the run */
+    uint64_t links_agree;    /* links whose sides send on the same session at the end */
+    uint64_t links_single;   /* links whose sides hold exactly one session at the end */
     uint64_t late_opens;     /* messages opened with a stored skipped key */
     uint64_t state_samples;
     uint64_t sum_state_bytes;
 
-    uint64_t captures;       /* state compromises sampled */
+    uint64_t captures;       /* state compromises sampled (serialized containers that held one
+                              * session; a capture due on a container holding several waits) */
     uint64_t healed_c, healed_q;         /* captures that healed before the run ended */
     uint64_t heal_c_sum, heal_c_max;     /* messages on the link until classical healing */
     uint64_t heal_q_sum, heal_q_max;     /* ... until post-quantum healing */
@@ -105,7 +121,7 @@ typedef struct sim_stats {
     double seconds;
 } sim_stats;
 
-/* A configuration with the defaults: 2 devices, perfect network,
+/* A configuration with the defaults: 2 devices, one start, perfect network,
  * switch_prob 0.5, bodies of 16..200 bytes, 30 s per slot, the default
  * rekey policy, the default skipped-key bounds, receipts on, a compromise
  * every 200 messages, 4 heal rounds. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/ecdsa.h"
 #include "crypto/p256.h"
 #include "pq3/crypto.h"
 #include "testutil.h"
@@ -40,7 +41,8 @@ static void test_rfc6979(void)
     uint8_t priv[32], pub[33], want_pub[33], sig[64], sig2[64], r[32], s[32], lows[32];
     pq3_ecdsa_pub vk;
 
-    CHECK(pq3t_unhex_into(priv, 32, "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721"));
+    CHECK(pq3t_unhex_into(priv, 32,
+                          "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721"));
     /* U = (60fed4ba..., 7903fe10...99): y odd, so the prefix is 03. */
     CHECK(pq3t_unhex_into(want_pub, 33,
                           "0360fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6"));
@@ -433,6 +435,67 @@ static void test_sign_verify(void)
     CHECK_ERR(pq3_ecdsa_public(pub, NULL), PQ3_ERR_ARG);
 }
 
+/* ---- pq3_ecdsa_normalize_s (crypto/ecdsa.h) ------------------------------- */
+
+static void test_normalize(void)
+{
+    uint8_t priv[32], pub[33], sig[64], t[64], half1[32];
+    pq3_ecdsa_pub vk;
+    int replaced = -1;
+
+    CHECK(pq3t_unhex_into(priv, 32, "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721"));
+    CHECK_OK(pq3_ecdsa_public(pub, priv));
+    CHECK_OK(pq3_ecdsa_import(&vk, pub));
+    CHECK_OK(pq3_ecdsa_sign(sig, priv, (const uint8_t *)"normalize", 9));
+
+    /* Low s: unchanged. */
+    memcpy(t, sig, 64);
+    CHECK_OK(pq3_ecdsa_normalize_s(t, &replaced));
+    CHECK(replaced == 0 && memcmp(t, sig, 64) == 0);
+    /* Its high twin: back to the low one, which verifies. */
+    memcpy(t, sig, 32);
+    negate_s(t + 32, sig + 32);
+    CHECK_ERR(pq3_ecdsa_verify(&vk, t, (const uint8_t *)"normalize", 9), PQ3_ERR_VERIFY);
+    CHECK_OK(pq3_ecdsa_normalize_s(t, &replaced));
+    CHECK(replaced == 1 && memcmp(t, sig, 64) == 0);
+    CHECK_OK(pq3_ecdsa_verify(&vk, t, (const uint8_t *)"normalize", 9));
+    CHECK_OK(pq3_ecdsa_normalize_s(t, NULL));
+    CHECK(memcmp(t, sig, 64) == 0);
+    /* The boundary: floor(n/2) stays; floor(n/2) + 1 becomes n - that,
+     * which is floor(n/2) again (n is odd). */
+    memcpy(t + 32, pq3_p256_half_n, 32);
+    CHECK_OK(pq3_ecdsa_normalize_s(t, &replaced));
+    CHECK(replaced == 0 && memcmp(t + 32, pq3_p256_half_n, 32) == 0);
+    memcpy(half1, pq3_p256_half_n, 32);
+    half1[31]++;
+    memcpy(t + 32, half1, 32);
+    CHECK_OK(pq3_ecdsa_normalize_s(t, &replaced));
+    CHECK(replaced == 1 && memcmp(t + 32, pq3_p256_half_n, 32) == 0);
+    /* n - 1 (the largest s) becomes 1. */
+    memcpy(t + 32, pq3_p256_n, 32);
+    t[63]--;
+    CHECK_OK(pq3_ecdsa_normalize_s(t, &replaced));
+    CHECK(replaced == 1 && t[63] == 1 && !memcmp(t + 32, (const uint8_t[31]){ 0 }, 31));
+    /* r or s out of [1, n-1]: rejected, untouched. */
+    for (int which = 0; which < 2; which++) {
+        for (int v = 0; v < 3; v++) {
+            uint8_t before[64];
+            memcpy(t, sig, 64);
+            if (v == 0)
+                memset(t + 32 * which, 0, 32);
+            else if (v == 1)
+                memcpy(t + 32 * which, pq3_p256_n, 32);
+            else
+                memset(t + 32 * which, 0xff, 32);
+            memcpy(before, t, 64);
+            replaced = -1;
+            CHECKF(pq3_ecdsa_normalize_s(t, &replaced) == PQ3_ERR_VERIFY, "%s case %d",
+                   which ? "s" : "r", v);
+            CHECK(replaced == 0 && memcmp(t, before, 64) == 0);
+        }
+    }
+}
+
 /* ---- threads: the once-initialised shared state under concurrent use ------ */
 
 /* Runs first in main, so the threads race through the pthread_once
@@ -488,6 +551,7 @@ int main(void)
     test_keys();
     test_import();
     test_sign_verify();
+    test_normalize();
     test_wycheproof();
     return pq3t_finish();
 }

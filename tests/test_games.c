@@ -2,17 +2,20 @@
  * Attacker games for the OpenPQ3 protocol (docs/PROTOCOL.md §8, §10-§14).
  *
  * Each game runs a deterministic conversation through the library's real
- * code paths (tests/games_attacker.c records it) and plays a passive network
- * attacker that holds every wire message and a state captured with
- * pq3_session_serialize at some point, loaded with pq3_session_deserialize.
- * The attacker computes only what that knowledge allows: it opens messages
- * with its copy of the state, and runs the key schedule of §8 and §11.2,
- * written again in games_attacker.c from the spec, on the keys it holds.
+ * code paths, the honest parties being peer device containers (pq3_peer,
+ * §10.6; tests/games_attacker.c records it), and plays a passive network
+ * attacker that holds every wire message and a container captured with
+ * pq3_peer_serialize at some point, loaded with pq3_peer_deserialize. The
+ * attacker computes only what that knowledge allows: it opens messages with
+ * its copy of the container (pq3_peer_open), and runs the key schedule of
+ * §8 and §11.2, written again in games_attacker.c from the spec, on the
+ * keys it reads from the captured session state.
  * Every game checks both sides of its claim: the attacker succeeds exactly
  * where the model says it can, and fails everywhere else.
  *
  *  1. forward secrecy: a captured state opens nothing delivered before it;
- *     1b. also with out-of-order delivery, the skipped-key store captured too;
+ *     1b. also with out-of-order delivery, the container's skipped-key store
+ *     captured with the session;
  *  2. post-compromise security against a classical attacker: healing at the
  *     compromised side's first fresh ratchet key;
  *  3. post-compromise security against a quantum attacker (every ECDH secret
@@ -137,10 +140,19 @@ static void mark_windows(const mki_entry *tab, size_t n, const uint8_t *buf, siz
 
 /* ---- game 1: forward secrecy ---------------------------------------------- */
 
+/* Opens message i with container p as party x, without a prekey (the
+ * attacker holds the captured container, not the prekey). */
+static pq3_err conv_open(const gm_conv *c, pq3_peer *p, int x, size_t i, uint8_t *body,
+                         size_t cap, pq3_opened *info)
+{
+    return pq3_peer_open(p, &c->party[x].cert, &c->party[!x].cert, NULL, NULL, c->msg[i].now,
+                         c->msg[i].wire, c->msg[i].len, body, cap, info, NULL);
+}
+
 /*
- * Everything the captured state yields, matched against every message key:
- * each 32-byte window of the serialized state taken as a chain key and as a
- * message key; RK, the sending and the receiving chain key advanced up to 8
+ * Everything the captured container yields, matched against every message
+ * key: each 32-byte window of the serialized container (its session state
+ * and its skipped-key store) taken as a chain key and as a message key; RK, the sending and the receiving chain key advanced up to 8
  * steps; and RK run through KDF_RK (§8.1) once more with each earlier step's
  * transcript and secrets (the true ones from the oracle, and those the
  * captured ratchet scalar and dk give), each result advanced 4 steps.
@@ -219,10 +231,11 @@ static void game_forward_secrecy(const gm_conv *c, size_t stride)
 {
     mki_entry *tab = mki_table(c);
     uint8_t *hits = calloc(c->n, 1), *body = malloc(PQ3_STATE_MAX_BYTES);
+    pq3_peer *orig = malloc(sizeof *orig), *copy = malloc(sizeof *copy);
     int rows = 0, captures = 0;
 
-    CHECK(tab != NULL && hits != NULL && body != NULL);
-    if (tab == NULL || hits == NULL || body == NULL)
+    CHECK(tab != NULL && hits != NULL && body != NULL && orig != NULL && copy != NULL);
+    if (tab == NULL || hits == NULL || body == NULL || orig == NULL || copy == NULL)
         goto cleanup;
     printf("\nGame 1: forward secrecy (%zu messages, policy {%u, %llus}, chains <= %u)\n",
            c->n, c->policy.max_messages, (unsigned long long)c->policy.max_age, c->max_chain);
@@ -232,7 +245,7 @@ static void game_forward_secrecy(const gm_conv *c, size_t stride)
         /* Every stride-th capture point, and the last one (after everything). */
         for (size_t t = 1; t <= c->n; t = (t < c->n && t + stride > c->n) ? c->n : t + stride) {
             const gm_msg *cap = &c->msg[t - 1];
-            pq3_session st, copy;
+            pq3_session st;
             pq3_opened info;
             size_t earlier_opened = 0, derived_earlier = 0, later = 0, later_opened = 0;
             size_t heal = gm_model_heal_classical(c, x, t), expect_opened = 0;
@@ -240,17 +253,17 @@ static void game_forward_secrecy(const gm_conv *c, size_t stride)
 
             captures++;
             CHECK(gm_load_state(&st, cap->state[x], cap->state_len[x]));
-            /* (a) the library's own open, on the captured state, for every
-             * message delivered before the capture. */
+            CHECK(gm_load_peer(orig, cap->state[x], cap->state_len[x]));
+            /* (a) the library's own open, on the captured container, for
+             * every message delivered before the capture. */
             for (size_t i = 0; i < t; i++) {
-                copy = st;
-                if (pq3_session_open(&copy, c->msg[i].now, c->msg[i].wire, c->msg[i].len, body,
-                                     PQ3_STATE_MAX_BYTES, &info) == PQ3_OK)
+                memcpy(copy, orig, sizeof *copy);
+                if (conv_open(c, copy, x, i, body, PQ3_STATE_MAX_BYTES, &info) == PQ3_OK)
                     earlier_opened++;
             }
             CHECKF(earlier_opened == 0, "%s t=%zu: %zu earlier messages opened", party_name(x),
                    t, earlier_opened);
-            /* (b) every key derivation from the captured state. */
+            /* (b) every key derivation from the captured container. */
             memset(hits, 0, c->n);
             fs_derive_all(c, tab, cap->state[x], cap->state_len[x], &st, t, hits);
             for (size_t i = 0; i < t; i++)
@@ -269,16 +282,15 @@ static void game_forward_secrecy(const gm_conv *c, size_t stride)
                 CHECKF(i == c->n || hits[i], "%s t=%zu: next received key %zu not derived",
                        party_name(x), t, i);
             }
-            /* (c) later messages from the peer: the captured state opens
-             * exactly those before the model's healing point. */
-            copy = st;
+            /* (c) later messages from the peer: the captured container
+             * opens exactly those before the model's healing point. */
+            memcpy(copy, orig, sizeof *copy);
             for (size_t i = t; i < c->n; i++) {
                 int ok;
                 if (c->msg[i].sender == x)
                     continue;
                 later++;
-                ok = pq3_session_open(&copy, c->msg[i].now, c->msg[i].wire, c->msg[i].len, body,
-                                      PQ3_STATE_MAX_BYTES, &info) == PQ3_OK &&
+                ok = conv_open(c, copy, x, i, body, PQ3_STATE_MAX_BYTES, &info) == PQ3_OK &&
                      info.body_len == c->msg[i].text_len &&
                      memcmp(body, c->msg[i].text, info.body_len) == 0;
                 later_opened += (size_t)ok;
@@ -294,19 +306,23 @@ static void game_forward_secrecy(const gm_conv *c, size_t stride)
                 rows++;
             }
             pq3_session_wipe(&st);
-            pq3_session_wipe(&copy);
+            pq3_peer_wipe(copy);
+            pq3_peer_wipe(orig);
         }
     }
     printf("  %d captures; columns: earlier = messages before t, opened / derived = of\n"
-           "  those opened with the captured state or matched by a key derived from it;\n"
-           "  later = peer messages from t on, opened by the captured state, model = expected.\n"
-           "  state: S sending chain, R receiving chain, O own ML-KEM offer, P peer offer\n",
+           "  those opened with the captured container or matched by a key derived from it;\n"
+           "  later = peer messages from t on, opened by the captured container, model =\n"
+           "  expected. state: S sending chain, R receiving chain, O own ML-KEM offer, P peer\n"
+           "  offer\n",
            captures);
 
 cleanup:
     free(tab);
     free(hits);
     free(body);
+    free(orig);
+    free(copy);
 }
 
 /* ---- game 1b: forward secrecy with out-of-order delivery ------------------ */
@@ -331,56 +347,58 @@ static int ooo_seal(gm_conv *c, ooo_msg *m, int who, const char *name, uint64_t 
     cap = pq3_message_max_size(m->text_len, 0);
     if ((m->wire = malloc(cap)) == NULL)
         return 0;
-    return pq3_session_seal(&c->s[who], &c->party[who].device_signer, &c->policy, now,
-                            &c->party[who].rng, PQ3_CONTENT_MESSAGE, m->text, m->text_len, NULL,
-                            0, m->wire, cap, &m->len) == PQ3_OK;
+    return pq3_peer_seal(c->p[who], &c->party[who].device_signer, &c->policy, now,
+                         &c->party[who].rng, PQ3_CONTENT_MESSAGE, m->text, m->text_len, NULL, 0,
+                         m->wire, cap, &m->len, NULL) == PQ3_OK;
 }
 
-/* Opens m with (s, sk); 1 when it gave m's body. */
-static int ooo_open(pq3_session *s, pq3_skipped *sk, const ooo_msg *m, uint64_t now)
+/* Opens m with container p of its receiver (no prekey); 1 when it gave m's
+ * body. */
+static int ooo_open(const gm_conv *c, pq3_peer *p, const ooo_msg *m, uint64_t now)
 {
     uint8_t *body = malloc(m->len);
+    int to = !m->sender;
     pq3_opened info;
     int ok = body != NULL &&
-             pq3_session_open_ex(s, sk, now, m->wire, m->len, body, m->len, &info) == PQ3_OK &&
+             pq3_peer_open(p, &c->party[to].cert, &c->party[m->sender].cert, NULL, NULL, now,
+                           m->wire, m->len, body, m->len, &info, NULL) == PQ3_OK &&
              info.body_len == m->text_len && memcmp(body, m->text, m->text_len) == 0;
     free(body);
     return ok;
 }
 
 /*
- * The receiver keeps the keys of skipped messages (pq3_skipped) next to the
- * state; forward secrecy then also needs every used key erased. Alice sends
- * a0..a5; bob gets a0, a3 (keeps a1, a2), a1 late; bob answers b0; alice
- * sends c0, c1 (bob keeps a4, a5 when c0 ends chain a), a5 arrives late.
- * Bob's state and store are captured; c2 is sent after. The capture must
- * open, and yield keys for, exactly a2, a4 (still missing) and c2.
+ * The receiver keeps the keys of skipped messages in its container's store
+ * (§10.6, §13.1) next to the session; forward secrecy then also needs every
+ * used key erased. Alice sends a0..a5; bob gets a0, a3 (keeps a1, a2), a1
+ * late; bob answers b0; alice sends c0, c1 (bob keeps a4, a5 when c0 ends
+ * chain a), a5 arrives late. Bob's container (session and store) is
+ * captured; c2 is sent after. The capture must open, and yield keys for,
+ * exactly a2, a4 (still missing) and c2.
  */
 static void game_fs_out_of_order(void)
 {
     static const char *names[] = { "a0", "a1", "a2", "a3", "a4", "a5", "b0", "c0", "c1", "c2" };
     static const int order[] = { 0, 3, 1, -6, 7, 8, 5 }; /* -6: b0 to alice */
     gm_conv *c = calloc(1, sizeof *c);
-    pq3_skipped *sk = malloc(sizeof *sk), *sk_copy = malloc(sizeof *sk_copy);
+    pq3_peer *copy = malloc(sizeof *copy);
     pq3_rekey_policy pol = pq3_rekey_policy_default();
     ooo_msg m[12];
     uint8_t mkis[12][PQ3_MKI_BYTES], hits[12], hits2[12];
-    uint8_t *st_buf = malloc(PQ3_STATE_MAX_BYTES), *sk_buf = NULL;
-    size_t st_len = 0, sk_len = 0, nm = 0;
+    uint8_t *cap_buf = NULL;
+    size_t cap_len = 0, nm = 0;
     uint64_t now;
     mki_entry *tab = NULL;
-    pq3_session copy;
     pq3_msg_view v;
 
     memset(m, 0, sizeof m);
-    CHECK(c != NULL && sk != NULL && sk_copy != NULL && st_buf != NULL);
-    if (c == NULL || sk == NULL || sk_copy == NULL || st_buf == NULL)
+    CHECK(c != NULL && copy != NULL);
+    if (c == NULL || copy == NULL)
         goto cleanup;
     /* The start (alice) and bob's reply, in order; then the scenario. */
     CHECK(gm_conv_run(c, 21, 2, 1, &pol, 60));
     if (c->n != 2)
         goto cleanup;
-    pq3_skipped_init_default(sk);
     now = c->msg[1].now + 60;
     for (int k = 0; k < 6; k++)
         CHECK(ooo_seal(c, &m[nm++], GM_ALICE, names[k], now));
@@ -392,22 +410,24 @@ static void game_fs_out_of_order(void)
                   ooo_seal(c, &m[nm++], GM_ALICE, "c1", now));
         if (order[k] < 0) {
             CHECK(ooo_seal(c, &m[nm++], GM_BOB, "b0", now));
-            CHECK(ooo_open(&c->s[GM_ALICE], NULL, &m[i], now));
+            CHECK(ooo_open(c, c->p[GM_ALICE], &m[i], now));
         } else {
-            CHECK(ooo_open(&c->s[GM_BOB], sk, &m[i], now));
+            CHECK(ooo_open(c, c->p[GM_BOB], &m[i], now));
         }
         m[i].delivered = 1;
     }
     CHECK(nm == 9);
-    /* The capture: bob's state and skipped-key store. */
-    CHECK_OK(pq3_session_serialize(&c->s[GM_BOB], st_buf, PQ3_STATE_MAX_BYTES, &st_len));
-    sk_len = pq3_skipped_size(sk);
-    sk_buf = malloc(sk_len);
-    CHECK(sk_buf != NULL);
-    if (sk_buf == NULL)
+    /* The capture: bob's container, its session and skipped-key store. */
+    CHECKF(c->p[GM_BOB]->count == 1 && c->p[GM_BOB]->store.count == 2,
+           "bob holds %u sessions and %u skipped keys, expected 1 and 2 (a2, a4)",
+           c->p[GM_BOB]->count, c->p[GM_BOB]->store.count);
+    cap_len = 0;
+    CHECK_OK(pq3_peer_size(c->p[GM_BOB], &cap_len));
+    cap_buf = cap_len > 0 ? malloc(cap_len) : NULL;
+    CHECK(cap_buf != NULL);
+    if (cap_buf == NULL)
         goto cleanup;
-    CHECK_OK(pq3_skipped_serialize(sk, sk_buf, sk_len, &sk_len));
-    CHECKF(sk->count == 2, "bob keeps %u skipped keys, expected 2 (a2, a4)", sk->count);
+    CHECK_OK(pq3_peer_serialize(c->p[GM_BOB], cap_buf, cap_len, &cap_len));
     CHECK(ooo_seal(c, &m[nm++], GM_ALICE, names[9], now + 60));
     /* The start and bob's reply count as delivered messages too. */
     for (size_t i = 0; i < 2; i++) {
@@ -431,57 +451,49 @@ static void game_fs_out_of_order(void)
     if (tab == NULL)
         goto cleanup;
     memset(hits, 0, sizeof hits);
-    mark_windows(tab, nm, st_buf, st_len, hits);
-    mark_windows(tab, nm, sk_buf, sk_len, hits);
+    mark_windows(tab, nm, cap_buf, cap_len, hits);
 
-    printf("\nGame 1b: forward secrecy with out-of-order delivery (bob's state + skipped keys"
-           " captured)\n");
+    printf("\nGame 1b: forward secrecy with out-of-order delivery (bob's container captured:"
+           " session + skipped keys)\n");
     printf("  %-6s %-5s | %9s | %6s %7s | %s\n", "msg", "from", "delivered", "opens", "derived",
            "expected");
     for (size_t i = 0; i < nm; i++) {
         int opens, expect = !m[i].delivered && m[i].sender == GM_ALICE;
-        CHECK(gm_load_state(&copy, st_buf, st_len));
-        CHECK_OK(pq3_skipped_deserialize(sk_copy, sk_buf, sk_len));
-        opens = ooo_open(&copy, sk_copy, &m[i], now + 120);
+        CHECK(gm_load_peer(copy, cap_buf, cap_len));
+        opens = ooo_open(c, copy, &m[i], now + 120);
         printf("  %-6s %-5s | %9s | %6s %7s | %s\n", m[i].name, party_name(m[i].sender),
                m[i].delivered ? "yes" : "no", opens ? "yes" : "no", hits[i] ? "yes" : "no",
                expect ? "opens" : "nothing");
         CHECKF(opens == expect && hits[i] == expect, "%s: opens %d, key derived %d, expected %d",
                m[i].name, opens, hits[i], expect);
-        /* A key used late is erased: the store after a2 no longer yields it,
-         * and a second a2 is a replay. */
+        /* A key used late is erased: the container after a2 no longer
+         * yields it, and a second a2 is a replay. */
         if (opens && i == 2) {
-            uint8_t *again = malloc(sk_len);
             size_t again_len = 0;
+            CHECK_OK(pq3_peer_size(copy, &again_len));
+            uint8_t *again = again_len > 0 ? malloc(again_len) : NULL;
             CHECK(again != NULL);
             if (again != NULL &&
-                pq3_skipped_serialize(sk_copy, again, sk_len, &again_len) == PQ3_OK) {
+                pq3_peer_serialize(copy, again, again_len, &again_len) == PQ3_OK) {
                 memset(hits2, 0, sizeof hits2);
                 mark_windows(tab, nm, again, again_len, hits2);
                 CHECK(!hits2[2] && hits2[4]);
-                pq3_wipe(again, sk_len);
+                pq3_wipe(again, again_len);
             }
             free(again);
-            CHECK(!ooo_open(&copy, sk_copy, &m[2], now + 120));
+            CHECK(!ooo_open(c, copy, &m[2], now + 120));
         }
-        pq3_session_wipe(&copy);
-        pq3_skipped_wipe(sk_copy);
+        pq3_peer_wipe(copy);
     }
 
 cleanup:
     for (size_t i = 0; i < nm; i++)
         free(m[i].wire);
     free(tab);
-    if (st_buf != NULL)
-        pq3_wipe(st_buf, PQ3_STATE_MAX_BYTES);
-    free(st_buf);
-    if (sk_buf != NULL)
-        pq3_wipe(sk_buf, sk_len);
-    free(sk_buf);
-    if (sk != NULL)
-        pq3_skipped_wipe(sk);
-    free(sk);
-    free(sk_copy);
+    if (cap_buf != NULL)
+        pq3_wipe(cap_buf, cap_len);
+    free(cap_buf);
+    free(copy);
     if (c != NULL)
         gm_conv_free(c);
     free(c);

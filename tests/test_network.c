@@ -8,6 +8,23 @@
 #include "protocol/session.h"
 #include "protocol_fixture.h"
 
+/* Whether the store holds a key of (rk, index), for any session. */
+static int stored(const pq3_skipped *sk, const uint8_t rk[32], uint32_t index)
+{
+    for (uint32_t i = 0; i < sk->count; i++)
+        if (sk->keys[i].index == index && memcmp(sk->keys[i].ratchet_key, rk, 32) == 0)
+            return 1;
+    return 0;
+}
+
+static uint32_t expire_n(pq3_skipped *sk, uint64_t now)
+{
+    uint32_t n = UINT32_MAX;
+    if (pq3_skipped_expire(sk, now, &n) != PQ3_OK)
+        return UINT32_MAX;
+    return n;
+}
+
 #define MAXMSG 8192
 
 typedef struct {
@@ -206,7 +223,7 @@ static void test_limits(void)
      * (index 1) is evicted, its message is lost */
     CHECK_OK(open_w(&x.b, sk, FX_T0 + 1, &w[6], &info));
     CHECK(info.keys_stored == 2 && info.keys_evicted == 1 && sk->count == 4);
-    CHECK(pq3_skipped_find(sk, x.a.my_pub, 1) < 0);
+    CHECK(!stored(sk, x.a.my_pub, 1));
     take(&d, &x.b, sk);
     CHECK_ERR(open_w(&x.b, sk, FX_T0 + 1, &w[0], &info), PQ3_ERR_REPLAY);
     CHECK(same(&d, &x.b, sk));
@@ -252,8 +269,8 @@ static void test_limits(void)
     CHECK_ERR(open_w(&x.b, sk, FX_T0 + 1001, &w[4], &info), PQ3_ERR_EXPIRED);
     CHECK_OK(open_w(&x.b, sk, FX_T0 + 1000, &w[4], &info));
     CHECK(sk->count == 2);
-    CHECK(pq3_skipped_expire(sk, FX_T0 + 1001) == 0);
-    CHECK(pq3_skipped_expire(sk, FX_T0 + 1002) == 2 && sk->count == 0);
+    CHECK(expire_n(sk, FX_T0 + 1001) == 0);
+    CHECK(expire_n(sk, FX_T0 + 1002) == 2 && sk->count == 0);
     free(w);
     free(sk);
 }
@@ -597,6 +614,50 @@ static void test_simultaneous(void)
     pq3_prekey_secret_wipe(&apre);
 }
 
+/* Stored keys are bound to their session (§13.1): with one store shared by
+ * mistake between sessions with two peers, one peer re-signing the other's
+ * late message cannot open it with the other session's stored key. */
+static void test_store_binding(void)
+{
+    fx_pair *x = malloc(sizeof *x), *y = malloc(sizeof *y);
+    pq3_skipped *sk = new_store();
+    wire w[3], forged;
+    pq3_opened info;
+    snap d;
+
+    CHECK(x != NULL && y != NULL && sk != NULL);
+    CHECK(fx_pair_init(x, 21) && fx_pair_init(y, 22));
+    /* y's initiator ("carol") makes her chain known to y.b first */
+    CHECK(seal_n(&y->alice, &y->a, NULL, FX_T0, w, 1));
+    CHECK_OK(open_w(&y->b, sk, FX_T0, &w[0], &info));
+    /* x: message 1 is skipped, its key stored for x.b's session */
+    CHECK(seal_n(&x->alice, &x->a, NULL, FX_T0, w, 3)); /* indices 1..3 */
+    CHECK_OK(open_w(&x->b, sk, FX_T0, &w[2], &info));
+    CHECK(info.keys_stored == 2 && sk->count == 2);
+    /* carol takes alice's message 1 and signs it as hers */
+    forged = w[0];
+    resign(forged.m, forged.len, &y->a, &y->alice);
+    take(&d, &y->b, sk);
+    CHECK(open_w(&y->b, sk, FX_T0, &forged, &info) != PQ3_OK);
+    CHECK(same(&d, &y->b, sk));
+    /* it also fails when carol's session expects a new chain */
+    CHECK(seal_n(&y->bob, &y->b, NULL, FX_T0, w + 1, 1));
+    take(&d, &y->b, sk);
+    CHECK(open_w(&y->b, sk, FX_T0, &forged, &info) != PQ3_OK);
+    CHECK(same(&d, &y->b, sk));
+    /* alice's own message still opens in her session */
+    CHECK_OK(open_w(&x->b, sk, FX_T0, &w[0], &info));
+    CHECK(info.late && sk->count == 1);
+    pq3_skipped_wipe(sk);
+    free(sk);
+    pq3_session_wipe(&x->a);
+    pq3_session_wipe(&x->b);
+    pq3_session_wipe(&y->a);
+    pq3_session_wipe(&y->b);
+    free(x);
+    free(y);
+}
+
 int main(void)
 {
     test_reorder_chain();
@@ -609,5 +670,6 @@ int main(void)
     test_start_replay();
     test_store_codec();
     test_simultaneous();
+    test_store_binding();
     return pq3t_finish();
 }

@@ -100,9 +100,33 @@ static pq3_err open_w(side *s, uint64_t now, const wire *in, const char *expect,
     return err;
 }
 
+/* The slot of the session to send on, or -1 (PQ3_ERR_STATE: empty). */
+static int cur_slot(const pq3_peer *p)
+{
+    uint32_t slot;
+    pq3_err err = pq3_peer_current(p, &slot);
+    if (err != PQ3_OK) {
+        CHECK(err == PQ3_ERR_STATE);
+        return -1;
+    }
+    return (int)slot;
+}
+
+/* The slot of a session by id, or -1 (PQ3_ERR_UNKNOWN: absent). */
+static int find_slot(const pq3_peer *p, const uint8_t id[32])
+{
+    uint32_t slot;
+    pq3_err err = pq3_peer_find(p, id, &slot);
+    if (err != PQ3_OK) {
+        CHECK(err == PQ3_ERR_UNKNOWN);
+        return -1;
+    }
+    return (int)slot;
+}
+
 static const uint8_t *current_id(const pq3_peer *p)
 {
-    int c = pq3_peer_current(p);
+    int c = cur_slot(p);
     return c < 0 ? NULL : p->slots[c].session.session_id;
 }
 
@@ -126,16 +150,19 @@ static int same(const pq3_peer *a, const pq3_peer *b)
     return memcmp(a, b, sizeof *a) == 0;
 }
 
-/* Every stored key belongs to a chain a held session remembers (§10.6). */
+/* Every stored key belongs to a held session (its tag, §13.1) and to a
+ * chain that session received (§10.6). */
 static int store_owned(const pq3_peer *p)
 {
     for (uint32_t i = 0; i < p->store.count; i++) {
         int owned = 0;
         for (uint32_t s = 0; s < p->count; s++) {
             const pq3_session *ss = &p->slots[s].session;
-            owned |= memcmp(ss->peer_pub, p->store.keys[i].ratchet_key, 32) == 0;
+            int chain = memcmp(ss->peer_pub, p->store.keys[i].ratchet_key, 32) == 0;
             for (uint32_t j = 0; j < ss->prev_peer_count; j++)
-                owned |= memcmp(ss->prev_peer_pubs[j], p->store.keys[i].ratchet_key, 32) == 0;
+                chain |= memcmp(ss->prev_peer_pubs[j], p->store.keys[i].ratchet_key, 32) == 0;
+            owned |= chain && memcmp(ss->session_id, p->store.keys[i].session,
+                                     PQ3_SKIPPED_TAG_BYTES) == 0;
         }
         if (!owned)
             return 0;
@@ -331,10 +358,10 @@ static void test_evict(void)
         CHECK(w.ap->count == (uint32_t)(i < PQ3_PEER_MAX_SESSIONS ? i + 1 : PQ3_PEER_MAX_SESSIONS));
     }
     /* the first (least recently active) was evicted on both sides */
-    CHECK(pq3_peer_find(w.ap, ids[0]) < 0);
-    CHECK(pq3_peer_find(w.bp, ids[0]) < 0);
+    CHECK(find_slot(w.ap, ids[0]) < 0);
+    CHECK(find_slot(w.bp, ids[0]) < 0);
     for (int i = 1; i <= PQ3_PEER_MAX_SESSIONS; i++)
-        CHECK(pq3_peer_find(w.ap, ids[i]) >= 0);
+        CHECK(find_slot(w.ap, ids[i]) >= 0);
     /* its late message is a START of a forgotten session: the replay cache
      * refuses it and the container is unchanged */
     before = snapshot(w.ap);
@@ -348,15 +375,15 @@ static void test_evict(void)
     /* receiving on session 1 makes it most recently active: the next
      * eviction takes session 2 */
     now += 100;
-    CHECK_OK(seal_on(&w.b, pq3_peer_find(w.bp, ids[1]), now, "bump", &m));
+    CHECK_OK(seal_on(&w.b, find_slot(w.bp, ids[1]), now, "bump", &m));
     CHECK_OK(open_w(&w.a, now, &m, "bump", id));
     CHECK(memcmp(id, ids[1], 32) == 0);
     now += 100;
     CHECK_OK(pq3_peer_start(w.bp, &w.bob.cert, &w.alice.cert, &w.abundle, now, &w.bob.rng));
     CHECK_OK(seal(&w.b, now, "fifth", &m, id));
     CHECK_OK(open_w(&w.a, now, &m, "fifth", id));
-    CHECK(pq3_peer_find(w.ap, ids[1]) >= 0);
-    CHECK(pq3_peer_find(w.ap, ids[2]) < 0);
+    CHECK(find_slot(w.ap, ids[1]) >= 0);
+    CHECK(find_slot(w.ap, ids[2]) < 0);
     CHECK(w.ap->count == PQ3_PEER_MAX_SESSIONS);
     /* no stored key belongs to an evicted session */
     CHECK(store_owned(w.ap) && store_owned(w.bp));
@@ -487,7 +514,7 @@ static void test_negative(void)
         pq3_peer_init_default(e);
         CHECK_ERR(seal(&(side){&w.alice, &w.bob.cert, NULL, NULL, e}, now, "x", &t, id),
                   PQ3_ERR_STATE);
-        CHECK(pq3_peer_current(e) == -1);
+        CHECK(cur_slot(e) == -1);
         CHECK_ERR(pq3_peer_init(e, 0, 8, 1), PQ3_ERR_ARG);
         CHECK_ERR(pq3_peer_init(e, 9, 8, 1), PQ3_ERR_ARG);
         free(e);
@@ -573,14 +600,18 @@ static void test_serialize(void)
     CHECK(w.bp->store.count == 2);
 
     CHECK_OK(pq3_peer_serialize(w.bp, buf, PQ3_PEER_MAX_BYTES, &len));
-    CHECK(len == pq3_peer_size(w.bp));
+    {
+        size_t sz = 0;
+        CHECK_OK(pq3_peer_size(w.bp, &sz));
+        CHECK(len == sz);
+    }
     CHECK_ERR(pq3_peer_serialize(w.bp, buf2, len - 1, &need), PQ3_ERR_BUFFER);
     CHECK(need == len);
     pq3_peer_init_default(c);
     CHECK_OK(pq3_peer_deserialize(c, buf, len));
     CHECK_OK(pq3_peer_serialize(c, buf2, PQ3_PEER_MAX_BYTES, &len2));
     CHECK(len2 == len && memcmp(buf, buf2, len) == 0);
-    CHECK(pq3_peer_current(c) == pq3_peer_current(w.bp));
+    CHECK(cur_slot(c) == cur_slot(w.bp));
     /* the copy opens the late message */
     {
         side s = w.b;
@@ -591,9 +622,11 @@ static void test_serialize(void)
     /* corruption: header fields */
     before = snapshot(c);
     memcpy(buf2, buf, len);
-    buf2[0] = 2;
+    buf2[0] = 3;
     CHECK_ERR(pq3_peer_deserialize(c, buf2, len), PQ3_ERR_VERSION);
-    buf2[0] = 1;
+    buf2[0] = 1; /* format 1 has no generation: the rest is misread */
+    CHECK(pq3_peer_deserialize(c, buf2, len) != PQ3_OK);
+    buf2[0] = 2;
     buf2[1] = 5;
     CHECK_ERR(pq3_peer_deserialize(c, buf2, len), PQ3_ERR_VERSION);
     buf2[1] = 7;
@@ -608,7 +641,7 @@ static void test_serialize(void)
     memset(buf2 + 8, 0, 8); /* counter 0: below the seqs */
     CHECK_ERR(pq3_peer_deserialize(c, buf2, len), PQ3_ERR_DECODE);
     memcpy(buf2, buf, len);
-    memcpy(buf2 + 16 + 8, buf2 + 16 + 8 + 8 + 2 + ((size_t)buf2[32] << 8 | buf2[33]) + 8, 8);
+    memcpy(buf2 + 24 + 8, buf2 + 24 + 8 + 8 + 2 + ((size_t)buf2[40] << 8 | buf2[41]) + 8, 8);
     CHECK_ERR(pq3_peer_deserialize(c, buf2, len), PQ3_ERR_DECODE); /* equal seqs */
     memcpy(buf2, buf, len);
     buf2[len] = 0;
@@ -672,10 +705,10 @@ static void test_serialize(void)
 }
 
 /* Offset just past session record `i` of a serialized container (§10.6:
- * a 16-byte header, then u64 activity || u64 seq || vec16 state each). */
+ * a 24-byte header, then u64 activity || u64 seq || vec16 state each). */
 static size_t record_end(const uint8_t *buf, size_t i)
 {
-    size_t off = 16;
+    size_t off = PQ3_PEER_HEADER_BYTES;
     for (size_t k = 0; k <= i; k++)
         off += 16 + 2 + ((size_t)buf[off + 16] << 8 | buf[off + 17]);
     return off;
@@ -719,8 +752,8 @@ static void test_pair_mismatch(void)
     CHECK_OK(pq3_peer_deserialize(c, b3, n));
 
     n = r1 + 16;
-    memcpy(b3 + n, b2 + 16 + 16, y1 - 16 - 16); /* w2's first state, vec16 */
-    n += y1 - 16 - 16;
+    memcpy(b3 + n, b2 + PQ3_PEER_HEADER_BYTES + 16, y1 - PQ3_PEER_HEADER_BYTES - 16);
+    n += y1 - PQ3_PEER_HEADER_BYTES - 16; /* w2's first state, vec16 */
     memcpy(b3 + n, b1 + r2, l1 - r2);
     n += l1 - r2;
     before = snapshot(c);
@@ -740,6 +773,291 @@ static void test_pair_mismatch(void)
     world_free(&w2);
 }
 
+/* ---- records (§10.7) ------------------------------------------------------ */
+
+/* A store that keeps a container as records and writes only what changed,
+ * as a device's database would. */
+typedef struct {
+    uint8_t header[PQ3_PEER_RECORD_MAX_BYTES];
+    size_t header_len;
+    uint8_t id[PQ3_PEER_MAX_SESSIONS][32];
+    uint64_t gen[PQ3_PEER_MAX_SESSIONS];
+    uint8_t sess[PQ3_PEER_MAX_SESSIONS][PQ3_STATE_MAX_BYTES];
+    size_t sess_len[PQ3_PEER_MAX_SESSIONS];
+    uint32_t n;
+    uint8_t *store;
+    size_t store_len;
+    uint64_t store_gen;
+    int store_written;
+} records;
+
+/* Writes the records whose generation grew; returns the bytes written. */
+static size_t save(records *r, const pq3_peer *p)
+{
+    size_t written = 0;
+    uint32_t n = 0;
+    uint8_t id[PQ3_PEER_MAX_SESSIONS][32];
+    uint64_t gen[PQ3_PEER_MAX_SESSIONS];
+    uint8_t (*sess)[PQ3_STATE_MAX_BYTES] = malloc(sizeof r->sess);
+    size_t sess_len[PQ3_PEER_MAX_SESSIONS];
+    CHECK(sess != NULL);
+    CHECK_OK(pq3_peer_header_serialize(p, r->header, sizeof r->header, &r->header_len));
+    written += r->header_len;
+    for (uint32_t i = 0; i < p->count; i++) {
+        const pq3_session *s = &p->slots[i].session;
+        uint32_t k = 0;
+        while (k < r->n && memcmp(r->id[k], s->session_id, 32) != 0)
+            k++;
+        memcpy(id[n], s->session_id, 32);
+        gen[n] = s->generation;
+        if (k < r->n && r->gen[k] == s->generation) {
+            memcpy(sess[n], r->sess[k], r->sess_len[k]); /* unchanged: not written */
+            sess_len[n] = r->sess_len[k];
+        } else {
+            CHECK(k == r->n || r->gen[k] < s->generation); /* never older over newer */
+            CHECK_OK(pq3_session_serialize(s, sess[n], PQ3_STATE_MAX_BYTES, &sess_len[n]));
+            written += sess_len[n];
+        }
+        n++;
+    }
+    memcpy(r->id, id, sizeof id);
+    memcpy(r->gen, gen, sizeof gen);
+    memcpy(r->sess, sess, sizeof r->sess);
+    memcpy(r->sess_len, sess_len, sizeof sess_len);
+    r->n = n;
+    r->store_written = 0;
+    if (r->store == NULL || r->store_gen != p->store.generation) {
+        if (r->store == NULL)
+            r->store = malloc(PQ3_SKIPPED_MAX_BYTES);
+        CHECK(r->store != NULL);
+        CHECK_OK(pq3_skipped_serialize(&p->store, r->store, PQ3_SKIPPED_MAX_BYTES, &r->store_len));
+        r->store_gen = p->store.generation;
+        r->store_written = 1;
+        written += r->store_len;
+    }
+    free(sess);
+    return written;
+}
+
+/* With PQ3_WRITE_SEEDS=DIR, writes the records as a seed of the
+ * fuzz_peer_records target: u8(n), n x vec16(session), vec16(header),
+ * store. */
+static void write_seed(const records *r)
+{
+    const char *dir = getenv("PQ3_WRITE_SEEDS");
+    char path[4096];
+    FILE *f;
+    if (dir == NULL)
+        return;
+    snprintf(path, sizeof path, "%s/one_session", dir);
+    f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f == NULL)
+        return;
+    fputc((int)r->n, f);
+    for (uint32_t i = 0; i < r->n; i++) {
+        fputc((int)(r->sess_len[i] >> 8), f);
+        fputc((int)(r->sess_len[i] & 0xFF), f);
+        fwrite(r->sess[i], 1, r->sess_len[i], f);
+    }
+    fputc((int)(r->header_len >> 8), f);
+    fputc((int)(r->header_len & 0xFF), f);
+    fwrite(r->header, 1, r->header_len, f);
+    fwrite(r->store, 1, r->store_len, f);
+    CHECK(fclose(f) == 0);
+}
+
+static pq3_err load(pq3_peer *p, const records *r)
+{
+    const uint8_t *ptr[PQ3_PEER_MAX_SESSIONS];
+    for (uint32_t i = 0; i < r->n; i++)
+        ptr[i] = r->sess[i];
+    return pq3_peer_load(p, r->header, r->header_len, ptr, r->sess_len, r->n, r->store,
+                         r->store_len);
+}
+
+static void test_records(void)
+{
+    world w;
+    records *r = calloc(1, sizeof *r), *old = malloc(sizeof *old);
+    pq3_peer *c = malloc(sizeof *c), *before;
+    wire m[4];
+    uint8_t id[32];
+    uint64_t now = FX_T0;
+    size_t worst = 0, total = 0;
+    int plain = 0;
+
+    CHECK(r != NULL && old != NULL && c != NULL);
+    CHECK(world_init(&w, 40));
+    CHECK_OK(pq3_peer_start(w.ap, &w.alice.cert, &w.bob.cert, &w.bbundle, now, &w.alice.rng));
+    CHECK_OK(seal(&w.a, now, "hi", &m[0], id));
+    CHECK_OK(open_w(&w.b, now, &m[0], "hi", id));
+    (void)save(r, w.bp);
+    CHECK(r->store_written);
+    /* A conversation in order: each message writes the header and the one
+     * session, never the store. */
+    for (int i = 0; i < 40; i++) {
+        side *from = (i % 3 == 0) ? &w.b : &w.a, *to = (i % 3 == 0) ? &w.a : &w.b;
+        size_t n;
+        now += 30;
+        CHECK_OK(seal(from, now, "in order", &m[0], id));
+        if (from == &w.b) {
+            n = save(r, w.bp);
+            CHECK(!r->store_written);
+        }
+        CHECK_OK(open_w(to, now, &m[0], "in order", id));
+        if (to == &w.b) {
+            n = save(r, w.bp);
+            CHECK(!r->store_written);
+            CHECKF(n <= 12 * 1024, "%zu bytes written for one message", n);
+            if (n > worst)
+                worst = n;
+            total += n;
+            plain++;
+        }
+        (void)n;
+    }
+    printf("records: a plain message received writes %zu bytes on average, %zu at most\n",
+           plain > 0 ? total / (size_t)plain : 0, worst);
+    /* the records load into the same container */
+    CHECK_OK(load(c, r));
+    CHECK(same(c, w.bp));
+    write_seed(r);
+    /* out of order: the store changes and is written */
+    CHECK_OK(seal(&w.a, now, "1", &m[1], id));
+    CHECK_OK(seal(&w.a, now, "2", &m[2], id));
+    memcpy(old, r, sizeof *old);
+    old->store = NULL;
+    CHECK_OK(open_w(&w.b, now, &m[2], "2", id));
+    (void)save(r, w.bp);
+    CHECK(r->store_written && w.bp->store.count == 1);
+    CHECK_OK(load(c, r));
+    CHECK(same(c, w.bp));
+    /* a stale session record (the one before the last open) is refused,
+     * and nothing changes */
+    before = snapshot(c);
+    CHECK(before != NULL);
+    {
+        records *mix = malloc(sizeof *mix);
+        CHECK(mix != NULL);
+        memcpy(mix, r, sizeof *mix);
+        memcpy(mix->sess, old->sess, sizeof mix->sess);
+        memcpy(mix->sess_len, old->sess_len, sizeof mix->sess_len);
+        CHECK_ERR(load(c, mix), PQ3_ERR_DECODE);
+        CHECK(same(c, before));
+        /* a session missing, or one too many */
+        mix->n = 0;
+        memcpy(mix->sess, r->sess, sizeof mix->sess);
+        CHECK_ERR(load(c, mix), PQ3_ERR_DECODE);
+        mix->n = 2;
+        mix->sess_len[1] = r->sess_len[0];
+        memcpy(mix->sess[1], r->sess[0], r->sess_len[0]);
+        CHECK_ERR(load(c, mix), PQ3_ERR_DECODE);
+        CHECK(same(c, before));
+        /* a stale store record */
+        {
+            pq3_skipped *st = malloc(sizeof *st);
+            uint8_t *sb = malloc(PQ3_SKIPPED_MAX_BYTES);
+            size_t sl;
+            CHECK(st != NULL && sb != NULL);
+            memcpy(st, &w.bp->store, sizeof *st);
+            st->generation--;
+            CHECK_OK(pq3_skipped_serialize(st, sb, PQ3_SKIPPED_MAX_BYTES, &sl));
+            memcpy(mix, r, sizeof *mix);
+            mix->store = sb;
+            mix->store_len = sl;
+            CHECK_ERR(load(c, mix), PQ3_ERR_DECODE);
+            CHECK(same(c, before));
+            free(sb);
+            pq3_skipped_wipe(st);
+            free(st);
+        }
+        /* the header: every truncation and every flip fails or loads
+         * something that re-encodes to it; *c untouched on failure */
+        for (size_t l = 0; l < r->header_len; l++) {
+            memcpy(mix, r, sizeof *mix);
+            mix->header_len = l;
+            CHECK(load(c, mix) != PQ3_OK);
+        }
+        for (size_t pos = 0; pos < r->header_len; pos++) {
+            memcpy(mix, r, sizeof *mix);
+            mix->header[pos] ^= 0x01;
+            if (load(c, mix) == PQ3_OK) {
+                uint8_t hb[PQ3_PEER_RECORD_MAX_BYTES];
+                size_t hl;
+                CHECK_OK(pq3_peer_header_serialize(c, hb, sizeof hb, &hl));
+                CHECK(hl == mix->header_len && memcmp(hb, mix->header, hl) == 0);
+                memcpy(c, before, sizeof *c);
+            } else {
+                CHECK(same(c, before));
+            }
+        }
+        free(mix);
+    }
+    /* the late message opens after a reload */
+    CHECK_OK(load(c, r));
+    {
+        side s = w.b;
+        s.p = c;
+        CHECK_OK(open_w(&s, now, &m[1], "1", id));
+    }
+    free(before);
+    free(r->store);
+    free(r);
+    free(old);
+    pq3_peer_wipe(c);
+    free(c);
+    world_free(&w);
+}
+
+/* Receipts through the container (§16.1); a bad signature is VERIFY, found
+ * once for all sessions. */
+static void test_receipts(void)
+{
+    world w;
+    wire m, rc;
+    uint8_t id[32], body[MAXMSG], rk[32];
+    uint32_t next, missing;
+    pq3_opened info;
+    pq3_peer *before;
+
+    CHECK(world_init(&w, 41));
+    CHECK(!pq3_peer_receipt_due(w.bp, NULL, FX_T0));
+    CHECK_ERR(pq3_peer_seal_receipt(w.bp, &w.bob.device_signer, NULL, FX_T0, &w.bob.rng, rc.m,
+                                    sizeof rc.m, &rc.len, id),
+              PQ3_ERR_STATE);
+    CHECK_OK(pq3_peer_start(w.ap, &w.alice.cert, &w.bob.cert, &w.bbundle, FX_T0, &w.alice.rng));
+    CHECK_OK(seal(&w.a, FX_T0, "ack me", &m, id));
+    CHECK_OK(open_w(&w.b, FX_T0, &m, "ack me", id));
+    CHECK(pq3_peer_receipt_due(w.bp, NULL, FX_T0));
+    CHECK_OK(pq3_peer_seal_receipt(w.bp, &w.bob.device_signer, NULL, FX_T0, &w.bob.rng, rc.m,
+                                   sizeof rc.m, &rc.len, id));
+    CHECK(!pq3_peer_receipt_due(w.bp, NULL, FX_T0));
+    CHECK_ERR(pq3_peer_seal_receipt(w.bp, &w.bob.device_signer, NULL, FX_T0, &w.bob.rng, rc.m,
+                                    sizeof rc.m, &rc.len, id),
+              PQ3_ERR_LIMIT);
+    memcpy(rk, w.ap->slots[0].session.my_pub, 32); /* the chain acknowledged */
+    CHECK_OK(pq3_peer_open(w.ap, &w.alice.cert, &w.bob.cert, &w.apre, &w.acache, FX_T0, rc.m,
+                           rc.len, body, sizeof body, &info, id));
+    CHECK(info.content_type == PQ3_CONTENT_RECEIPT);
+    {
+        uint8_t got[32];
+        CHECK_OK(pq3_receipt_parse(body, info.body_len, got, &next, &missing));
+        CHECK(next == 1 && missing == 0 && memcmp(rk, got, 32) == 0);
+    }
+    /* a chain of receipts only owes none */
+    CHECK(!pq3_peer_receipt_due(w.ap, NULL, FX_T0));
+    /* a new chain with a bad signature: VERIFY, nothing changes */
+    CHECK_OK(seal(&w.a, FX_T0 + 1, "x", &m, id));
+    m.m[m.len - 1] ^= 1;
+    before = snapshot(w.bp);
+    CHECK(before != NULL);
+    CHECK_ERR(open_w(&w.b, FX_T0 + 1, &m, NULL, id), PQ3_ERR_VERIFY);
+    CHECK(same(w.bp, before));
+    free(before);
+    world_free(&w);
+}
+
 int main(void)
 {
     /* starts at the same second, crossing */
@@ -757,5 +1075,7 @@ int main(void)
     test_limits();
     test_serialize();
     test_pair_mismatch();
+    test_records();
+    test_receipts();
     return pq3t_finish();
 }

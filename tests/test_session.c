@@ -121,7 +121,7 @@ static void test_policy(void)
     int first_offer = -1;
 
     CHECK(pol.max_messages == 50 && pol.max_age == 604800 && !pol.constrained &&
-          !pol.repeat_headers);
+          pol.receipt_interval == 0);
     CHECK(fx_pair_init(&x, 3));
     /* Ping-pong: bob, alice, bob, ... The start message counted as a PQ step. */
     for (int i = 0; i < 60; i++) {
@@ -159,8 +159,9 @@ static void test_policy(void)
     CHECK(!(x.b.flags & PQ3_ST_MY_OFFER) && !(x.a.flags & PQ3_ST_PEER_OFFER));
 }
 
-/* Header repetition: with repeat_headers the chain's extension is on every
- * message of the chain, and the receiver accepts exact repeats only. */
+/* Header repetition (§11.4): the chain's mandatory extension is on every
+ * message of the chain until acknowledged, and the receiver accepts exact
+ * repeats only. */
 static void test_repetition(void)
 {
     fx_pair x;
@@ -168,7 +169,6 @@ static void test_repetition(void)
     size_t len;
     pq3_opened info;
     pq3_rekey_policy pol = pq3_rekey_policy_default();
-    pol.repeat_headers = 1;
     pol.max_messages = 0; /* offer at every direction change */
 
     CHECK(fx_pair_init(&x, 5));
@@ -221,6 +221,74 @@ static void test_misuse(void)
     CHECK(len <= pq3_message_max_size(1, 0));
 }
 
+/* Hardening (§9.1, §10.1, §10.2): a bundle kept past its expiry, a device
+ * talking to itself, a sending index at its end, the generation counter. */
+static void test_hardening(void)
+{
+    fx_pair x;
+    fx_party twin;
+    pq3_session s, before;
+    uint8_t msg[8192], body[8192];
+    size_t len = 0;
+    pq3_opened info;
+
+    CHECK(fx_pair_init(&x, 9));
+    CHECK(x.a.generation == 2 && x.b.generation == 1); /* start + seal; accept */
+
+    /* A bundle verified once keeps being valid only until it expires. */
+    CHECK_ERR(pq3_session_start(&s, &x.alice.cert, &x.bob.cert, &x.bundle,
+                                x.bundle.expires, &x.alice.rng),
+              PQ3_ERR_EXPIRED);
+    CHECK_ERR(pq3_session_start(&s, &x.alice.cert, &x.bob.cert, &x.bundle,
+                                x.bundle.created - PQ3_CLOCK_SKEW - 1, &x.alice.rng),
+              PQ3_ERR_EXPIRED);
+    CHECK_OK(pq3_session_start(&s, &x.alice.cert, &x.bob.cert, &x.bundle,
+                               x.bundle.expires - 1, &x.alice.rng));
+
+    /* A session of a device with itself, as initiator or responder. */
+    CHECK_ERR(pq3_session_start(&s, &x.bob.cert, &x.bob.cert, &x.bundle, FX_T0, &x.bob.rng),
+              PQ3_ERR_ARG);
+    CHECK_ERR(pq3_session_accept(&s, &x.bob.cert, &x.bob.cert, &x.prekey, FX_T0, x.first,
+                                 x.first_len, body, sizeof body, &info),
+              PQ3_ERR_ARG);
+    /* The same device key under another handle and device id is the same
+     * device too. */
+    CHECK(fx_party_init(&twin, "mailto:twin@example.org", "twin", 9));
+    memcpy(&twin.cert, &x.bob.cert, sizeof twin.cert);
+    twin.cert.handle[0] ^= 1;
+    twin.cert.device_id[0] ^= 1;
+    CHECK_ERR(pq3_session_start(&s, &twin.cert, &x.bob.cert, &x.bundle, FX_T0, &x.bob.rng),
+              PQ3_ERR_ARG);
+
+    /* The last index of a chain is 2^32 - 2: beyond it seal refuses and
+     * changes nothing, instead of wrapping to index 0. */
+    x.a.ns = UINT32_MAX - 1;
+    CHECK_OK(send_msg(&x.alice, &x.a, NULL, FX_T0, "last", msg, sizeof msg, &len));
+    CHECK(x.a.ns == UINT32_MAX);
+    before = x.a;
+    CHECK_ERR(send_msg(&x.alice, &x.a, NULL, FX_T0, "wraps", msg, sizeof msg, &len),
+              PQ3_ERR_LIMIT);
+    CHECK(memcmp(&before, &x.a, sizeof before) == 0);
+    /* A message claiming index 2^32 - 1 does not decode. */
+    CHECK(fx_pair_init(&x, 9));
+    CHECK_OK(send_msg(&x.alice, &x.a, NULL, FX_T0, "m", msg, sizeof msg, &len));
+    memset(msg + 35, 0xFF, 4);
+    {
+        pq3_message_info mi;
+        CHECK_ERR(pq3_message_peek(&mi, msg, len), PQ3_ERR_DECODE);
+    }
+
+    /* The generation grows with every change, never on a failure. */
+    CHECK(fx_pair_init(&x, 10));
+    CHECK_OK(send_msg(&x.alice, &x.a, NULL, FX_T0, "one", msg, sizeof msg, &len));
+    CHECK(x.a.generation == 3);
+    CHECK_OK(pq3_session_open(&x.b, FX_T0, msg, len, body, sizeof body, &info));
+    CHECK(x.b.generation == 2);
+    CHECK_ERR(pq3_session_open(&x.b, FX_T0, msg, len, body, sizeof body, &info), PQ3_ERR_REPLAY);
+    CHECK(x.b.generation == 2);
+    pq3_session_wipe(&s);
+}
+
 int main(void)
 {
     test_start_and_reply();
@@ -228,5 +296,6 @@ int main(void)
     test_policy();
     test_repetition();
     test_misuse();
+    test_hardening();
     return pq3t_finish();
 }

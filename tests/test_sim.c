@@ -1,11 +1,13 @@
 /*
  * Sessions over a simulated network (tests/sim.h, docs/NETWORK.md): short
- * runs of every scenario with fixed seeds. Each asserts that every
- * delivered message decrypts exactly once and to the bytes sealed, that
- * duplicates never decrypt and are rejected as replays, that no other
- * error appears, that traffic flows again once the network heals, that the
- * serialized state stays bounded, and that a captured state stops
- * decrypting where the healing model says it does.
+ * runs of every scenario with fixed seeds, each side of a link one peer
+ * device container (pq3_peer). Each asserts that every delivered message
+ * decrypts exactly once and to the bytes sealed, that duplicates never
+ * decrypt and are rejected as replays, that no other error appears, that
+ * traffic flows again once the network heals, that the serialized session
+ * and container stay bounded, that both sides end on one common session,
+ * and that a captured container stops decrypting where the healing model
+ * says it does.
  * The probes in sim.c ask the library, through its public API, for
  * out-of-order delivery and for copies from older chains being reported as
  * replays; both are required.
@@ -44,6 +46,17 @@ static void check_common(const sim_config *cfg, const sim_stats *st)
     CHECKF(st->replays + st->dup_other == st->dup_copies, "%s: %llu replays for %llu extra copies",
            cfg->name, (unsigned long long)st->replays, (unsigned long long)st->dup_copies);
     CHECK(st->max_state_bytes > 0 && st->max_state_bytes <= PQ3_STATE_MAX_BYTES);
+    CHECK(st->max_peer_bytes > st->max_state_bytes && st->max_peer_bytes <= PQ3_PEER_MAX_BYTES);
+    /* both sides of every link send on the same session and hold no other
+     * (§10.6); one start per link holds one session throughout */
+    CHECKF(st->links_agree == links && st->links_single == links,
+           "%s: %llu of %u links agree, %llu hold one session", cfg->name,
+           (unsigned long long)st->links_agree, links, (unsigned long long)st->links_single);
+    if (!cfg->crossed) {
+        CHECK(st->sessions_created == 2ull * links);
+        CHECK(st->max_sessions == 1);
+        CHECK(st->other_session_msgs == 0 && st->agree_slot == 0);
+    }
     /* the network healed: every ping-pong message went through */
     CHECK(st->after_heal_fail == 0);
     CHECK(st->after_heal_ok == 2ull * cfg->heal_rounds * links);
@@ -78,16 +91,29 @@ static void test_perfect(void)
     CHECK(st.opened_app == st.sent && st.opened == st.sent + st.receipts);
 }
 
-static void test_repeat_headers(void)
+/* Header repetition until acknowledged (§11.4) with long chains (5
+ * messages on average) and no receipts: a ct is repeated on every later
+ * message of its chain until the peer answers (an ek only on the first
+ * message of each chain while unanswered), so payloads are re-sent more
+ * than once on average (about 1.5 times here); with receipts the peer
+ * answers at once and re-sends fall to a fraction of that. */
+static void test_long_chains(void)
 {
-    sim_config cfg = sim_config_default("perfect, repeated headers", 2, N);
-    sim_stats st;
-    cfg.policy.repeat_headers = 1;
+    sim_config cfg = sim_config_default("perfect, long chains, no receipts", 2, N);
+    sim_config cfg_r = sim_config_default("perfect, long chains", 2, N);
+    sim_stats st, st_r;
     cfg.switch_prob = 0.2;
+    cfg.receipts = 0;
+    cfg_r.switch_prob = 0.2;
     run(&cfg, &st);
-    CHECK(st.opened_app == st.sent && st.opened == st.sent + st.receipts);
-    /* chains longer than one message repeat their ek / ct */
-    CHECK(st.kem_resends > 0);
+    CHECK(st.receipts == 0);
+    CHECK(st.opened_app == st.sent && st.opened == st.sent);
+    CHECKF(st.kem_resends >= st.kem_first, "%llu re-sends of %llu payloads",
+           (unsigned long long)st.kem_resends, (unsigned long long)st.kem_first);
+    run(&cfg_r, &st_r);
+    CHECK(st_r.receipts > 0);
+    CHECKF(2 * st_r.kem_resends < st.kem_resends, "%llu re-sends with receipts, %llu without",
+           (unsigned long long)st_r.kem_resends, (unsigned long long)st.kem_resends);
 }
 
 static void test_duplicates(void)
@@ -217,6 +243,48 @@ static void test_sustained_loss(void)
     CHECK(st.opened_app == st.net_delivered_app);
 }
 
+/* Both devices start a session at once (§10.5): the two starts cross in
+ * the network, so each side holds two sessions. They must converge on one
+ * (pq3_peer_current agrees), drop the other (§10.6) and lose nothing: every
+ * message, those of the dropped session included, decrypts exactly once
+ * (check_common). On a perfect network both starts arrive within
+ * PQ3_PEER_TIE_SECONDS of their creation, so both sides pick the lowest
+ * session id as soon as they hold both. */
+static void test_crossed(void)
+{
+    sim_config cfg = sim_config_default("crossed starts", 14, N);
+    sim_stats st;
+    cfg.crossed = 1;
+    run(&cfg, &st);
+    CHECK(st.sessions_created == 4);
+    CHECK(st.max_sessions == 2);
+    CHECK(st.opened_app == st.sent && st.opened == st.sent + st.receipts);
+    CHECKF(st.agree_slot == 2, "%s: sides agree from slot %llu", cfg.name,
+           (unsigned long long)st.agree_slot);
+    /* the losing side's start, at least, went out on the dropped session */
+    CHECK(st.other_session_msgs >= 1);
+}
+
+/* Crossed starts on a network that loses and reorders: arrivals are more
+ * than PQ3_PEER_TIE_SECONDS apart, so each side first sends on the session
+ * it last received on; the sides converge by answering (§10.6). */
+static void test_crossed_lossy(void)
+{
+    sim_config cfg = sim_config_default("crossed starts, 10% loss, reorder window 8", 15, N);
+    sim_stats st;
+    cfg.crossed = 1;
+    cfg.loss = 0.10;
+    cfg.reorder = 8;
+    cfg.needs_ooo = 1;
+    run(&cfg, &st);
+    if (st.skipped)
+        return;
+    CHECK(st.lost > 0);
+    CHECK(st.sessions_created >= 3 && st.max_sessions == 2);
+    CHECKF(st.agree_slot > 0 && st.agree_slot < 100, "%s: sides agree from slot %llu",
+           cfg.name, (unsigned long long)st.agree_slot);
+}
+
 /* A run replays exactly from its seed. */
 static void test_reproducible(void)
 {
@@ -238,7 +306,7 @@ int main(void)
     CHECK(sim_probe_ooo());
     CHECK(sim_probe_stale_replay()); /* a copy from two chains back: PQ3_ERR_REPLAY */
     test_perfect();
-    test_repeat_headers();
+    test_long_chains();
     test_duplicates();
     test_duplicates_delayed();
     test_bursts();
@@ -248,6 +316,8 @@ int main(void)
     test_three_devices();
     test_limits();
     test_sustained_loss();
+    test_crossed();
+    test_crossed_lossy();
     test_reproducible();
     return pq3t_finish();
 }

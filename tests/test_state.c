@@ -40,6 +40,49 @@ static void corrupt_all(const uint8_t *st, size_t len)
     free(m);
 }
 
+/* The generation (§14, format 4): 1 when created, +1 on every successful
+ * seal, open and receipt, unchanged by a failure, kept by serialization. */
+static void test_generation(void)
+{
+    fx_pair x;
+    uint8_t msg[8192], body[8192], *st;
+    size_t len, mlen, slen;
+    pq3_session t;
+    pq3_opened info;
+
+    CHECK(fx_pair_init(&x, 22));
+    CHECK(x.a.generation == 2 && x.b.generation == 1); /* start + seal; accept */
+    CHECK_OK(pq3_session_seal(&x.b, &x.bob.device_signer, NULL, FX_T0, &x.bob.rng, 1,
+                              (const uint8_t *)"r", 1, NULL, 0, msg, sizeof msg, &mlen));
+    CHECK(x.b.generation == 2);
+    CHECK_OK(pq3_session_open(&x.a, FX_T0, msg, mlen, body, sizeof body, &info));
+    CHECK(x.a.generation == 3);
+    /* failures change nothing: a replay, a seal with another signer */
+    t = x.a;
+    CHECK_ERR(pq3_session_open(&x.a, FX_T0, msg, mlen, body, sizeof body, &info),
+              PQ3_ERR_REPLAY);
+    CHECK_ERR(pq3_session_seal(&x.a, &x.bob.device_signer, NULL, FX_T0, &x.alice.rng, 1,
+                               (const uint8_t *)"x", 1, NULL, 0, msg, sizeof msg, &len),
+              PQ3_ERR_ARG);
+    CHECK(memcmp(&t, &x.a, sizeof t) == 0);
+    /* a receipt is a seal */
+    CHECK(pq3_session_receipt_due(&x.a, NULL, FX_T0 + 5));
+    CHECK_OK(pq3_session_seal_receipt(&x.a, NULL, &x.alice.device_signer, NULL, FX_T0 + 5,
+                                      &x.alice.rng, msg, sizeof msg, &len));
+    CHECK(x.a.generation == 4 && x.a.last_receipt == FX_T0 + 5);
+    CHECK_OK(pq3_session_open(&x.b, FX_T0 + 6, msg, len, body, sizeof body, &info));
+    CHECK(x.b.generation == 3 && info.content_type == PQ3_CONTENT_RECEIPT);
+    /* serialized with the state */
+    st = fx_state(&x.a, &slen);
+    CHECK(st != NULL && st[0] == 4);
+    if (st != NULL) {
+        CHECK_OK(pq3_session_deserialize(&t, st, slen));
+        CHECK(t.generation == 4 && memcmp(&t, &x.a, sizeof t) == 0);
+    }
+    free(st);
+    pq3_session_wipe(&t);
+}
+
 int main(void)
 {
     fx_pair x;
@@ -98,7 +141,8 @@ int main(void)
     {
         uint8_t *m = malloc(la);
         size_t off = 6 + (2 + x.a.self.handle_len + 16 + 33) +
-                     (2 + x.a.peer.handle_len + 16 + 33) + 32 + 4 + 32 + 4 + 8 + 32 + 8 + 32 + 4;
+                     (2 + x.a.peer.handle_len + 16 + 33) + 32 + 4 + 32 + 4 + 8 + 32 + 8 + 8 +
+                     32 + 4;
         memcpy(m, sa, la);
         m[off] ^= 1; /* our ratchet scalar no longer matches our public key */
         CHECK_ERR(pq3_session_deserialize(&t, m, la), PQ3_ERR_KEY);
@@ -110,5 +154,6 @@ int main(void)
     CHECK_ERR(pq3_session_serialize(&t, msg, sizeof msg, &len), PQ3_ERR_STATE);
     free(sa);
     free(sb);
+    test_generation();
     return pq3t_finish();
 }

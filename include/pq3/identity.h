@@ -42,11 +42,30 @@ extern "C" {
                             PQ3_ECDSA_SIG_BYTES)
 
 /*
- * A signing key behind an interface. `sign` writes a 64-byte ECDSA P-256 /
- * SHA-256 signature (r || s, low-s, deterministic per RFC 6979 so that test
- * conversations replay) of msg[0..len) under the key whose 33-byte
- * compressed public key is `pub`, and returns PQ3_OK or an error that the
- * caller passes up unchanged. The library never sees the private key.
+ * A signing key behind an interface (docs/PROTOCOL.md §5). `sign` writes any
+ * valid 64-byte ECDSA P-256 / SHA-256 signature (r || s, each 32 bytes
+ * big-endian) of msg[0..len) under the key whose 33-byte compressed public
+ * key is `pub`, and returns PQ3_OK or a negative pq3_err. The library never
+ * sees the private key.
+ *
+ * The nonce may be random and s may be above n/2, as a PKCS#11 token
+ * returns them: before the library publishes a signature it replaces a high
+ * s by n - s (the same signature in the encoding verifiers accept; the
+ * signer is not asked again) and verifies it under `pub`. So:
+ *  - an error returned by `sign` is passed up unchanged by the function
+ *    that signs (a positive return, which is no pq3_err, is PQ3_ERR_CRYPTO);
+ *  - PQ3_OK with r or s outside [1, n-1], or with a signature that does not
+ *    verify under `pub` (garbage, another key), gives PQ3_ERR_CRYPTO: a
+ *    system failure, the key store misbehaved;
+ *  - a `pub` that is not a valid compressed point gives PQ3_ERR_ARG, before
+ *    `sign` is called;
+ * and in each case the function's outputs are untouched or wiped as its
+ * documentation says. `sign` is called once per signature, never retried.
+ *
+ * The software signer (pq3_soft_signer) signs with RFC 6979 nonces, so its
+ * signatures are deterministic and test conversations replay byte for byte;
+ * the check under `pub` is skipped for it (its signatures are valid by
+ * construction), which no other signer can ask for.
  */
 typedef struct pq3_signer {
     void *ctx;
@@ -77,7 +96,9 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_soft_key_import(pq3_soft_key *key,
 PQ3_API void pq3_soft_key_wipe(pq3_soft_key *key);
 
 /* Makes `signer` sign with `key` (which must outlive the signer; the signer
- * only points at it). Errors: PQ3_ERR_ARG (NULL). */
+ * only points at it), with deterministic low-s signatures (pq3_ecdsa_sign).
+ * A signer whose `pub` is changed afterwards is checked like any other.
+ * Errors: PQ3_ERR_ARG (NULL). */
 PQ3_API PQ3_MUST_USE pq3_err pq3_soft_signer(pq3_signer *signer, pq3_soft_key *key);
 
 /*
@@ -105,9 +126,11 @@ typedef struct pq3_device_cert {
  * cert->signature receives the signature. The signing input binds the
  * account public key account->pub.
  * Errors: PQ3_ERR_ARG (NULL, handle length 0, version list empty, too long,
- * not strictly increasing or containing 0, expires <= created),
- * PQ3_ERR_BUFFER (cap too small; *out_len is then the size needed),
- * whatever the signer returns. Nothing is written on error.
+ * not strictly increasing or containing 0, expires <= created, account->pub
+ * not a valid key), PQ3_ERR_BUFFER (cap too small; *out_len is then the size
+ * needed), PQ3_ERR_CRYPTO (the signer returned a malformed signature or one
+ * that does not verify under account->pub; see pq3_signer), whatever the
+ * signer returns. Nothing is written on error.
  */
 PQ3_API PQ3_MUST_USE pq3_err pq3_cert_issue(uint8_t *out, size_t cap, size_t *out_len,
                                             pq3_device_cert *cert, const pq3_signer *account);

@@ -16,6 +16,20 @@
  *
  * Every operation works so that a failure leaves the container byte for
  * byte as it was. Time is the caller's `now` (u64 seconds).
+ *
+ * Persisting (§10.7). As for a single session (session.h): the container
+ * after a seal must be stored durably before the message leaves, and after
+ * an open before the body is shown or acknowledged; a stored copy is never
+ * replaced by an older one. Every change raises `generation` (and the
+ * changed session's or store's own generation). A store need not rewrite
+ * the whole ~200 KB container for every message: it can keep it as
+ * records, the header (pq3_peer_header_serialize, under 300 bytes), one
+ * record per session (pq3_session_serialize, keyed by session id) and the
+ * skipped-key store (pq3_skipped_serialize), write after each operation
+ * only the records whose generation grew (an in-order message changes the
+ * header and one session, a few KB), delete the session records the header
+ * no longer names, and load them with pq3_peer_load, which refuses records
+ * older or newer than the header names.
  */
 #ifndef PQ3_PEER_H
 #define PQ3_PEER_H
@@ -41,13 +55,17 @@ extern "C" {
 #define PQ3_PEER_DROP_SECONDS 600u
 /* Largest serialized container (§10.6): header, every session at its
  * largest, the store at its fullest. */
-#define PQ3_PEER_HEADER_BYTES 16
+#define PQ3_PEER_HEADER_BYTES 24
 #define PQ3_PEER_SLOT_BYTES 18
 #define PQ3_PEER_MAX_BYTES                                                                  \
     (PQ3_PEER_HEADER_BYTES + PQ3_PEER_MAX_SESSIONS * (PQ3_PEER_SLOT_BYTES + PQ3_STATE_MAX_BYTES) + \
-     4 + PQ3_SKIPPED_HEADER_BYTES + PQ3_SKIPPED_MAX_KEYS * PQ3_SKIPPED_ENTRY_BYTES)
-/* Format version of the serialized container (§10.6, type 0x07). */
-#define PQ3_PEER_FORMAT_VERSION 1
+     4 + PQ3_SKIPPED_MAX_BYTES)
+/* Format version of the serialized container (§10.6, type 0x07); format 1
+ * still loads. */
+#define PQ3_PEER_FORMAT_VERSION 2
+/* The header record (§10.7, type 0x09): its format and largest size. */
+#define PQ3_PEER_HEADER_FORMAT_VERSION 1
+#define PQ3_PEER_RECORD_MAX_BYTES (32 + PQ3_PEER_MAX_SESSIONS * 56)
 
 /* One session and when it was last active. */
 typedef struct pq3_peer_slot {
@@ -66,6 +84,7 @@ typedef struct pq3_peer {
     uint32_t count;
     uint32_t reserved;    /* zero (no implicit padding) */
     uint64_t counter;
+    uint64_t generation;  /* changes so far (§10.7); 0 after loading format 1 */
     pq3_peer_slot slots[PQ3_PEER_MAX_SESSIONS];
     pq3_skipped store;    /* skipped keys of all the sessions (§13.1) */
 } pq3_peer;
@@ -128,19 +147,22 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_peer_open(pq3_peer *p, const pq3_device_cert *s
 /*
  * The slot of the session to send on (§10.6): the most recently active,
  * where activities within PQ3_PEER_TIE_SECONDS of the most recent tie and
- * the lowest session id (byte-wise) among the tied wins. -1 when empty or
- * NULL.
+ * the lowest session id (byte-wise) among the tied wins; into *slot.
+ * Errors: PQ3_ERR_ARG (NULL), PQ3_ERR_STATE (no session).
  */
-PQ3_API int pq3_peer_current(const pq3_peer *p);
+PQ3_API PQ3_MUST_USE pq3_err pq3_peer_current(const pq3_peer *p, uint32_t *slot);
 
-/* The slot holding the session with this id, or -1. */
-PQ3_API int pq3_peer_find(const pq3_peer *p, const uint8_t session_id[32]);
+/* The slot holding the session with this id, into *slot. Errors:
+ * PQ3_ERR_ARG (NULL), PQ3_ERR_UNKNOWN (no such session). */
+PQ3_API PQ3_MUST_USE pq3_err pq3_peer_find(const pq3_peer *p, const uint8_t session_id[32],
+                                           uint32_t *slot);
 
 /*
  * Seals on the session to send on (pq3_peer_current) with pq3_session_seal;
  * its session id is written to session_id (may be NULL). Sending does not
- * change which session is current. Errors: PQ3_ERR_STATE (no session), and
- * those of pq3_session_seal. On error *p is unchanged and out wiped.
+ * change which session is current. Store the container before the message
+ * leaves (§10.7). Errors: PQ3_ERR_STATE (no session), and those of
+ * pq3_session_seal. On error *p is unchanged and out wiped.
  */
 PQ3_API PQ3_MUST_USE pq3_err pq3_peer_seal(pq3_peer *p, const pq3_signer *signer,
                                            const pq3_rekey_policy *policy, uint64_t now,
@@ -158,8 +180,24 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_peer_seal(pq3_peer *p, const pq3_signer *signer
  */
 PQ3_API uint32_t pq3_peer_prune(pq3_peer *p, uint64_t now);
 
-/* Serialized size (§10.6), 0 for NULL or a container that breaks its rules. */
-PQ3_API size_t pq3_peer_size(const pq3_peer *p);
+/*
+ * Delivery receipts (§16.1) on the session to send on, as
+ * pq3_session_receipt_due / pq3_session_seal_receipt with the container's
+ * store. pq3_peer_receipt_due: 1 when a receipt is due now, 0 otherwise or
+ * for NULL or an empty container. pq3_peer_seal_receipt writes the session
+ * id used to session_id (may be NULL). Errors: PQ3_ERR_STATE (no session),
+ * and those of pq3_session_seal_receipt. On error *p is unchanged.
+ */
+PQ3_API int pq3_peer_receipt_due(const pq3_peer *p, const pq3_rekey_policy *policy,
+                                 uint64_t now);
+PQ3_API PQ3_MUST_USE pq3_err pq3_peer_seal_receipt(pq3_peer *p, const pq3_signer *signer,
+                                                   const pq3_rekey_policy *policy, uint64_t now,
+                                                   const pq3_rng *rng, uint8_t *out, size_t cap,
+                                                   size_t *out_len, uint8_t session_id[32]);
+
+/* Serialized size (§10.6) into *size. Errors: PQ3_ERR_ARG (NULL),
+ * PQ3_ERR_STATE (the container breaks its rules). */
+PQ3_API PQ3_MUST_USE pq3_err pq3_peer_size(const pq3_peer *p, size_t *size);
 
 /*
  * Serializes (§10.6, type 0x07) to out[0..cap); at most PQ3_PEER_MAX_BYTES.
@@ -171,7 +209,7 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_peer_serialize(const pq3_peer *p, uint8_t *out,
                                                 size_t *out_len);
 
 /*
- * Strict decoder (§10.6): structure, counts, seq values, every session
+ * Strict decoder of formats 2 and 1 (§10.6): structure, counts, seq values, every session
  * (pq3_session_deserialize: its keys re-validated), all sessions between
  * the same two devices with distinct session ids, the store
  * (pq3_skipped_deserialize). Errors: PQ3_ERR_ARG, PQ3_ERR_VERSION,
@@ -180,6 +218,31 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_peer_serialize(const pq3_peer *p, uint8_t *out,
  * error.
  */
 PQ3_API PQ3_MUST_USE pq3_err pq3_peer_deserialize(pq3_peer *p, const uint8_t *in, size_t len);
+
+/*
+ * The header record (§10.7, type 0x09; at most PQ3_PEER_RECORD_MAX_BYTES):
+ * the container's counters and generation, the store's generation, and per
+ * session its id, activity and generation. Errors: PQ3_ERR_ARG,
+ * PQ3_ERR_BUFFER (*out_len = size needed), PQ3_ERR_STATE. out wiped on
+ * error.
+ */
+PQ3_API PQ3_MUST_USE pq3_err pq3_peer_header_serialize(const pq3_peer *p, uint8_t *out,
+                                                       size_t cap, size_t *out_len);
+
+/*
+ * Loads a container from its records (§10.7): the header record, the
+ * n_sessions session records (pq3_session_serialize; in any order) and the
+ * store record (pq3_skipped_serialize, format 2). Strict like
+ * pq3_peer_deserialize, and each record must be the one the header names:
+ * the same set of session ids, each session and the store at exactly the
+ * generation the header lists (a stale or newer record: PQ3_ERR_DECODE).
+ * Errors: PQ3_ERR_ARG, PQ3_ERR_VERSION, PQ3_ERR_DECODE, PQ3_ERR_LIMIT,
+ * PQ3_ERR_KEY, PQ3_ERR_CRYPTO. *p untouched on error.
+ */
+PQ3_API PQ3_MUST_USE pq3_err pq3_peer_load(pq3_peer *p, const uint8_t *header, size_t header_len,
+                                           const uint8_t *const sessions[],
+                                           const size_t session_lens[], size_t n_sessions,
+                                           const uint8_t *store, size_t store_len);
 
 #ifdef __cplusplus
 }

@@ -11,14 +11,24 @@
  * it was. Peer keys are validated once (when the session is created or
  * deserialized) and kept validated.
  *
- * Out-of-order delivery (§13.1) needs a skipped-key store (pq3_skipped),
- * also owned by the caller and passed to pq3_session_open_ex /
+ * Out-of-order delivery (§13.1) needs a skipped-key store (pq3_skipped,
+ * skipped.h), also owned by the caller and passed to pq3_session_open_ex /
  * pq3_session_accept_ex; without one (pq3_session_open, pq3_session_accept)
  * a message that skips ahead is rejected with PQ3_ERR_LIMIT and one already
  * processed with PQ3_ERR_REPLAY. Session starts are checked against a
  * per-prekey replay cache (pq3_start_cache, §10.4). Every list the state
- * holds is bounded (§18). Time is always the caller's `now` (u64 seconds); randomness comes from the
- * caller's pq3_rng (NULL: system generator).
+ * holds is bounded (§18). Time is always the caller's `now` (u64 seconds);
+ * randomness comes from the caller's pq3_rng (NULL: system generator).
+ *
+ * Persisting a state (§14.1). Sealing draws no randomness within a chain:
+ * the message keys follow from the chain key alone. A state restored from an
+ * older copy and used to seal a different body therefore encrypts it under
+ * a key and IV already used (AES-CTR: the XOR of the two bodies leaks), and
+ * one restored after an open accepts that message again. So the state after
+ * a seal must be stored durably before the message leaves the device, and
+ * the state after an open before the body is shown or acknowledged. Every
+ * change raises `generation`; a store refuses to write a state whose
+ * generation is not greater than the one it holds, and never rolls back.
  */
 #ifndef PQ3_SESSION_H
 #define PQ3_SESSION_H
@@ -26,51 +36,26 @@
 #include "pq3/common.h"
 #include "pq3/crypto.h"
 #include "pq3/identity.h"
+#include "pq3/message.h"
 #include "pq3/mlkem.h"
 #include "pq3/padme.h"
 #include "pq3/prekey.h"
+#include "pq3/skipped.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Message flags (§9.1). */
-#define PQ3_MSG_START 0x01u
-#define PQ3_MSG_EK 0x02u
-#define PQ3_MSG_CT 0x04u
-#define PQ3_MSG_AD 0x08u
-
-/* Content types inside the ciphertext (§9.2). */
-#define PQ3_CONTENT_MESSAGE 0x01u
-#define PQ3_CONTENT_RECEIPT 0x02u
-
-#define PQ3_MKI_BYTES 16
-#define PQ3_MAX_AD 4096
-/* Largest body: 1 + body must fit Padmé's maximum. */
-#define PQ3_MAX_BODY (PQ3_PADME_MAX_PLAINTEXT - 1)
-/* Fixed part of every message: version, type, flags, ratchet key, index,
- * previous chain length, mki, ciphertext length, signature. */
-#define PQ3_MSG_FIXED_BYTES (3 + 32 + 4 + 4 + PQ3_MKI_BYTES + 4 + PQ3_ECDSA_SIG_BYTES)
-/* Largest ratchet header extension: START + EK + CT. */
-#define PQ3_MSG_MAX_EXT (48 + PQ3_MLKEM1024_CT_BYTES + PQ3_MLKEM768_EK_BYTES + \
-                         PQ3_MLKEM768_CT_BYTES)
-
 /* Serialized state size bounds (§14). */
 #define PQ3_STATE_MAX_BYTES 12000
 /* Format version of the serialized session state (§14). */
-#define PQ3_STATE_FORMAT_VERSION 3
-
-/* Receipt body (§16.1): ratchet key of the acknowledged peer chain, u32 next
- * index, u32 number of indices below it still missing. */
-#define PQ3_RECEIPT_BODY_BYTES 40
+#define PQ3_STATE_FORMAT_VERSION 4
 
 /*
  * Rekey policy (§11.3). Defaults: 50 messages, 7 days, not constrained.
  * `constrained` is a per-call hint (the link is costly): it defers the
  * message-count trigger of an ML-KEM step, never the age trigger.
- * `repeat_headers` is ignored since state format 2: header repetition until
- * acknowledged (§11.4) is the protocol's behaviour, not an option; the field
- * stays so that existing initializers compile. `receipt_interval` (seconds,
+ * `receipt_interval` (seconds,
  * default 0) rate-limits delivery receipts (§16.1): at most one per received
  * peer chain and at most one per receipt_interval seconds.
  */
@@ -78,11 +63,10 @@ typedef struct pq3_rekey_policy {
     uint32_t max_messages;
     uint64_t max_age;
     uint8_t constrained;
-    uint8_t repeat_headers;
     uint32_t receipt_interval;
 } pq3_rekey_policy;
 
-/* The default policy: {50, 604800, 0, 0, 0}. */
+/* The default policy: {50, 604800, 0, 0}. */
 PQ3_API pq3_rekey_policy pq3_rekey_policy_default(void);
 
 /* One side of a session (public data). */
@@ -145,6 +129,15 @@ typedef struct pq3_session {
     uint8_t prev_peer_count;   /* entries of prev_peer_pubs in use, 0..PQ3_PREV_PEER_KEYS */
     uint8_t session_id[32];    /* the initiator's first ratchet key E (§10.5) */
     uint64_t last_receipt;     /* `now` of our last delivery receipt, 0 if none */
+    /* State format 4 (§14): grows by one with every change of the state: 1
+     * when created by pq3_session_start / pq3_session_accept(_ex), +1 on
+     * every successful seal, open and receipt (a failed call changes
+     * nothing). A state loaded from format 3 has 0; its first change makes
+     * it 1. A state restored from an older copy and used to seal a
+     * different body reuses an AES-CTR key and IV, so a store must never
+     * write an older state over a newer one: it refuses to write a state
+     * whose generation is not greater than the one it holds. */
+    uint64_t generation;
 } pq3_session;
 
 /* Session state flag of format 2: prev_peer_pubs holds at least one key. */
@@ -153,105 +146,6 @@ typedef struct pq3_session {
  * one application message (not only receipts), so a receipt is owed
  * (§16.1). */
 #define PQ3_ST_PEER_APP 0x40u
-
-/*
- * Skipped message keys (§13.1): message keys of peer messages not yet
- * received, kept by (peer ratchet key, index) so that late messages still
- * open. Bounded three ways (§18): at most `max_jump` keys kept for one chain
- * by one message, at most `max_keys` kept in all, each erased after
- * `max_age` seconds or when used. A gap of more than `max_jump` on the
- * peer's current chain is rejected with PQ3_ERR_LIMIT and changes nothing;
- * a new peer chain is accepted keeping only the `max_jump` most recent keys
- * of the ending chain and of its own first indices (older ones are lost),
- * and when the store would hold more than `max_keys`, the oldest stored keys
- * are evicted (their messages are lost, the session lives). At most
- * PQ3_SKIPPED_MAX_WALK chain steps are derived for one chain by one message:
- * a new chain whose index is beyond it is rejected (PQ3_ERR_LIMIT), an
- * ending chain whose rest is beyond it keeps no keys. Caller-owned and flat
- * (about 160 KB: allocate it, do not put it on a small stack); holds
- * secrets: wipe with pq3_skipped_wipe. One store per session (or per
- * pq3_peer container). Entries at positions >= count are all zero.
- */
-#define PQ3_SKIPPED_CAP 2048
-#define PQ3_SKIPPED_MAX_KEYS (PQ3_SKIPPED_CAP / 2)
-#define PQ3_SKIPPED_DEFAULT_JUMP 512u
-#define PQ3_SKIPPED_DEFAULT_KEYS 1024u
-#define PQ3_SKIPPED_DEFAULT_AGE 604800u
-#define PQ3_SKIPPED_MAX_WALK 16384u
-#define PQ3_SKIPPED_HEADER_BYTES 26
-#define PQ3_SKIPPED_ENTRY_BYTES 76
-
-typedef struct pq3_skipped_key {
-    uint8_t ratchet_key[32];   /* public */
-    uint8_t mk[32];            /* secret */
-    uint64_t time;             /* `now` when it was stored */
-    uint32_t index;            /* public */
-    uint32_t reserved;         /* zero (no implicit padding) */
-} pq3_skipped_key;
-
-typedef struct pq3_skipped {
-    uint32_t max_jump;
-    uint32_t max_keys;         /* 1..PQ3_SKIPPED_MAX_KEYS */
-    uint64_t max_age;          /* seconds, >= 1 */
-    uint32_t count;
-    uint32_t reserved;
-    pq3_skipped_key keys[PQ3_SKIPPED_CAP];
-} pq3_skipped;
-
-/* Empties the store and sets its bounds: max_jump <= max_keys <=
- * PQ3_SKIPPED_MAX_KEYS, max_jump >= 1, max_age >= 1.
- * Errors: PQ3_ERR_ARG (NULL, bounds out of range; *sk untouched). */
-PQ3_API PQ3_MUST_USE pq3_err pq3_skipped_init(pq3_skipped *sk, uint32_t max_jump,
-                                              uint32_t max_keys, uint64_t max_age);
-/* pq3_skipped_init with the defaults {512, 1024, 604800}. NULL does nothing. */
-PQ3_API void pq3_skipped_init_default(pq3_skipped *sk);
-/* Erases every key whose age (now - time) is >= max_age; returns how many.
- * Opening a message does the same on success. NULL: 0. */
-PQ3_API uint32_t pq3_skipped_expire(pq3_skipped *sk, uint64_t now);
-/* Serialized size of the store (§13.2). */
-PQ3_API size_t pq3_skipped_size(const pq3_skipped *sk);
-/* Serializes (§13.2) to out[0..cap). Holds secrets. Errors: PQ3_ERR_ARG,
- * PQ3_ERR_BUFFER (*out_len = size needed), PQ3_ERR_STATE (the store breaks
- * the rules of §13.2). out wiped on error. */
-PQ3_API PQ3_MUST_USE pq3_err pq3_skipped_serialize(const pq3_skipped *sk, uint8_t *out,
-                                                   size_t cap, size_t *out_len);
-/* Strict decoder (§13.2): bounds in range, count <= max_keys, no duplicate
- * (ratchet key, index). Errors: PQ3_ERR_ARG, PQ3_ERR_VERSION, PQ3_ERR_DECODE,
- * PQ3_ERR_LIMIT (count over max_keys). *sk untouched on error. */
-PQ3_API PQ3_MUST_USE pq3_err pq3_skipped_deserialize(pq3_skipped *sk, const uint8_t *in,
-                                                     size_t len);
-/* Wipes the store (keys and bounds). NULL does nothing. */
-PQ3_API void pq3_skipped_wipe(pq3_skipped *sk);
-
-/*
- * Replay cache of session starts for one prekey (§10.4): SHA-384(E || ct0)
- * of every accepted start, kept until the prekey's secret is erased (then
- * wipe the cache with it). Bounded by `max` entries (<= PQ3_START_CACHE_CAP):
- * when full, new starts against this prekey are rejected with PQ3_ERR_LIMIT;
- * the owner then rotates the prekey (publishes a new bundle). Flat,
- * caller-owned, public data (digests only).
- */
-#define PQ3_START_CACHE_CAP 2048
-#define PQ3_START_CACHE_DEFAULT 2048u
-typedef struct pq3_start_cache {
-    uint8_t prekey_hash[PQ3_PREKEY_HASH_BYTES];
-    uint32_t max;
-    uint32_t count;
-    uint8_t entries[PQ3_START_CACHE_CAP][48];
-} pq3_start_cache;
-
-/* An empty cache for the prekey with this hash (pq3_prekey_bundle.hash).
- * Errors: PQ3_ERR_ARG (NULL, max 0 or over PQ3_START_CACHE_CAP). */
-PQ3_API PQ3_MUST_USE pq3_err pq3_start_cache_init(pq3_start_cache *c,
-                                                  const uint8_t prekey_hash[PQ3_PREKEY_HASH_BYTES],
-                                                  uint32_t max);
-/* Serialized size, serializer and strict decoder (§10.4). Errors as for
- * pq3_skipped_serialize / pq3_skipped_deserialize (duplicates: DECODE). */
-PQ3_API size_t pq3_start_cache_size(const pq3_start_cache *c);
-PQ3_API PQ3_MUST_USE pq3_err pq3_start_cache_serialize(const pq3_start_cache *c, uint8_t *out,
-                                                       size_t cap, size_t *out_len);
-PQ3_API PQ3_MUST_USE pq3_err pq3_start_cache_deserialize(pq3_start_cache *c, const uint8_t *in,
-                                                         size_t len);
 
 /* What pq3_session_open / pq3_session_accept report about a message. */
 typedef struct pq3_opened {
@@ -267,17 +161,6 @@ typedef struct pq3_opened {
     uint32_t keys_evicted;     /* oldest stored keys evicted to stay within max_keys */
 } pq3_opened;
 
-/* Routing information read from a message without any check beyond strict
- * decoding (§9.1), e.g. to find the prekey a session start uses. */
-typedef struct pq3_message_info {
-    uint8_t version;
-    uint8_t flags;
-    uint8_t ratchet_key[32];
-    uint32_t index;
-    uint32_t prev_len;
-    uint8_t prekey_hash[PQ3_PREKEY_HASH_BYTES];   /* zero unless START */
-} pq3_message_info;
-
 /*
  * Starts a session as initiator (§10.2) with the peer's verified bundle:
  * draws the ephemeral key and the ML-KEM-1024 encapsulation from `rng`,
@@ -285,10 +168,12 @@ typedef struct pq3_message_info {
  * made with pq3_session_seal, which carries the START extension.
  * `self` is our own certificate (decoded or verified), `peer` the peer's
  * verified certificate, `bundle` the peer's bundle verified with
- * pq3_prekey_verify against `peer`.
- * Errors: PQ3_ERR_ARG (NULL, peer or bundle not verified), PQ3_ERR_VERSION
- * (no common protocol version, §10.1), PQ3_ERR_KEY (peer key invalid),
- * PQ3_ERR_RNG, PQ3_ERR_CRYPTO. *s is wiped on error.
+ * pq3_prekey_verify against `peer`; its validity is checked again against
+ * `now` (a bundle kept in a cache expires all the same, §10.2).
+ * Errors: PQ3_ERR_ARG (NULL, peer or bundle not verified, self and peer the
+ * same device, §10.1), PQ3_ERR_EXPIRED (the bundle is not valid at `now`),
+ * PQ3_ERR_VERSION (no common protocol version, §10.1), PQ3_ERR_KEY (peer
+ * key invalid), PQ3_ERR_RNG, PQ3_ERR_CRYPTO. *s is wiped on error.
  */
 PQ3_API PQ3_MUST_USE pq3_err pq3_session_start(pq3_session *s, const pq3_device_cert *self,
                                                const pq3_device_cert *peer,
@@ -301,7 +186,8 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_session_start(pq3_session *s, const pq3_device_
  * `prekey` (find it with pq3_message_peek's prekey_hash). Checks in the
  * order of §10.3; on success creates *s and writes the body to
  * body[0..body_cap) (body_cap >= msg_len always suffices) and *info.
- * Errors: PQ3_ERR_ARG (NULL, peer not verified), PQ3_ERR_BUFFER (body_cap
+ * Errors: PQ3_ERR_ARG (NULL, peer not verified, self and peer the same
+ * device), PQ3_ERR_BUFFER (body_cap
  * below the ciphertext length), PQ3_ERR_VERSION (format, protocol version,
  * content type), PQ3_ERR_DECODE (malformed, START missing, bad padding),
  * PQ3_ERR_VERIFY (signature, mki), PQ3_ERR_UNKNOWN (another prekey, index
@@ -316,10 +202,6 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_session_accept(pq3_session *s, const pq3_device
                                                 uint8_t *body, size_t body_cap,
                                                 pq3_opened *info);
 
-/* An upper bound on the size of a sealed message with this body and AD
- * length (whatever ratchet header it carries). */
-PQ3_API size_t pq3_message_max_size(size_t body_len, size_t ad_len);
-
 /*
  * Seals a message (§12): a direction change when needed (§11.2, with the
  * ML-KEM answer and offer the policy calls for), the symmetric ratchet,
@@ -329,9 +211,12 @@ PQ3_API size_t pq3_message_max_size(size_t body_len, size_t ad_len);
  * cap >= pq3_message_max_size(body_len, ad_len) always suffices.
  * Errors: PQ3_ERR_ARG (NULL, signer of another key, content type not
  * 1 or 2, body over PQ3_MAX_BODY, AD over PQ3_MAX_AD), PQ3_ERR_BUFFER,
- * PQ3_ERR_STATE (the state has no way to send: not a session), PQ3_ERR_RNG,
+ * PQ3_ERR_STATE (the state has no way to send: not a session), PQ3_ERR_LIMIT
+ * (the sending chain used its last index, 2^32 - 2, §9.1: nothing more is
+ * sent on it until the peer's next chain arrives), PQ3_ERR_RNG,
  * PQ3_ERR_CRYPTO, whatever the signer returns. On error the state is
- * unchanged and out is wiped.
+ * unchanged and out is wiped. Store the new state durably before the
+ * message leaves (§14.1).
  */
 PQ3_API PQ3_MUST_USE pq3_err pq3_session_seal(pq3_session *s, const pq3_signer *signer,
                                               const pq3_rekey_policy *policy, uint64_t now,
@@ -352,7 +237,8 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_session_seal(pq3_session *s, const pq3_signer *
  * processed), PQ3_ERR_UNKNOWN (index ahead: a message is missing; an
  * unexpected new chain; a KEM ciphertext we made no offer for),
  * PQ3_ERR_KEY (ratchet key or offered ek invalid), PQ3_ERR_CRYPTO. On error
- * the state is unchanged and the body buffer is wiped.
+ * the state is unchanged and the body buffer is wiped. Store the new state
+ * durably before the body is shown or acknowledged (§14.1).
  */
 PQ3_API PQ3_MUST_USE pq3_err pq3_session_open(pq3_session *s, uint64_t now,
                                               const uint8_t *msg, size_t msg_len,
@@ -427,18 +313,6 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_session_seal_receipt(pq3_session *s, const pq3_
                                                       const pq3_rekey_policy *policy,
                                                       uint64_t now, const pq3_rng *rng,
                                                       uint8_t *out, size_t cap, size_t *out_len);
-
-/* Parses a receipt body (§16.1). Errors: PQ3_ERR_ARG (NULL), PQ3_ERR_DECODE
- * (length other than PQ3_RECEIPT_BODY_BYTES); outputs untouched on error. */
-PQ3_API PQ3_MUST_USE pq3_err pq3_receipt_parse(const uint8_t *body, size_t len,
-                                               uint8_t ratchet_key[32], uint32_t *next_index,
-                                               uint32_t *missing);
-
-/* Strictly decodes a message's header for routing (no signature check).
- * Errors: PQ3_ERR_ARG, PQ3_ERR_VERSION, PQ3_ERR_DECODE; *info untouched on
- * error. */
-PQ3_API PQ3_MUST_USE pq3_err pq3_message_peek(pq3_message_info *info,
-                                              const uint8_t *msg, size_t msg_len);
 
 /*
  * Serializes the state (§14) to out[0..cap), *out_len = length (at most

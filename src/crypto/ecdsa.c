@@ -27,6 +27,7 @@
 
 #include <openssl/err.h>
 
+#include "crypto/ecdsa.h"
 #include "crypto/md.h"
 #include "crypto/p256.h"
 #include "pq3/crypto.h"
@@ -285,6 +286,26 @@ cleanup:
     BN_CTX_free(bn); /* secure: wipes d, k, k^-1 and temporaries */
     ERR_pop_to_mark();
     return err;
+}
+
+/* ---- normalisation of a signature made elsewhere (crypto/ecdsa.h) -------- */
+
+pq3_err pq3_ecdsa_normalize_s(uint8_t sig[PQ3_ECDSA_SIG_BYTES], int *replaced)
+{
+    int high;
+
+    if (replaced != NULL)
+        *replaced = 0;
+    if (!pq3_p256_public_verdict(pq3_p256_scalar_ok(sig) & pq3_p256_scalar_ok(sig + B)))
+        return PQ3_ERR_VERIFY;
+    /* s in [1, n-1], so n - s is in [1, n-1] too, and below n/2 when s is
+     * above it. */
+    high = pq3_p256_public_verdict(pq3_p256_lt(pq3_p256_half_n, sig + B) != 0);
+    if (high)
+        sub256(sig + B, pq3_p256_n, sig + B);
+    if (replaced != NULL)
+        *replaced = high;
+    return PQ3_OK;
 }
 
 /* ---- verification ---------------------------------------------------------- */

@@ -62,7 +62,10 @@ void pq3_poly_ntt(pq3_poly *p)
             }
         }
     }
-    pq3_poly_reduce(p);
+    /* Barrett reduction inline (as pq3_poly_reduce does): ntt.c calls
+     * nothing of poly.c, so the two files do not depend on each other. */
+    for (unsigned j = 0; j < PQ3_MLKEM_N; j++)
+        f[j] = pq3_barrett_reduce(f[j]);
 }
 
 /* FIPS 203 Algorithm 10. The sums are Barrett-reduced each layer so they
@@ -88,6 +91,18 @@ void pq3_poly_invntt_tomont(pq3_poly *p)
     }
     for (unsigned j = 0; j < PQ3_MLKEM_N; j++)
         f[j] = pq3_fqmul(f[j], 1441);
+}
+
+void pq3_polyvec_ntt(pq3_polyvec *v, unsigned k)
+{
+    for (unsigned i = 0; i < k; i++)
+        pq3_poly_ntt(&v->v[i]);
+}
+
+void pq3_polyvec_invntt_tomont(pq3_polyvec *v, unsigned k)
+{
+    for (unsigned i = 0; i < k; i++)
+        pq3_poly_invntt_tomont(&v->v[i]);
 }
 
 /* FIPS 203 Algorithms 11 and 12 summed over the vector: for each pair,

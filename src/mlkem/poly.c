@@ -65,18 +65,6 @@ int pq3_poly_bytes_canonical(const uint8_t a[PQ3_MLKEM_POLYBYTES])
     return bad == 0;
 }
 
-void pq3_polyvec_ntt(pq3_polyvec *v, unsigned k)
-{
-    for (unsigned i = 0; i < k; i++)
-        pq3_poly_ntt(&v->v[i]);
-}
-
-void pq3_polyvec_invntt_tomont(pq3_polyvec *v, unsigned k)
-{
-    for (unsigned i = 0; i < k; i++)
-        pq3_poly_invntt_tomont(&v->v[i]);
-}
-
 void pq3_polyvec_add(pq3_polyvec *r, const pq3_polyvec *a, const pq3_polyvec *b, unsigned k)
 {
     for (unsigned i = 0; i < k; i++)

@@ -38,8 +38,11 @@ void pq3_poly_invntt_tomont(pq3_poly *p);
  * fine too); output |c| < q. */
 void pq3_polyvec_basemul_acc(pq3_poly *r, const pq3_polyvec *a, const pq3_polyvec *b,
                              unsigned k);
+/* pq3_poly_ntt / pq3_poly_invntt_tomont on each of the k polynomials. */
+void pq3_polyvec_ntt(pq3_polyvec *v, unsigned k);
+void pq3_polyvec_invntt_tomont(pq3_polyvec *v, unsigned k);
 
-/* poly.c */
+/* poly.c (calls nothing of ntt.c; ntt.c calls nothing of it) */
 void pq3_poly_add(pq3_poly *r, const pq3_poly *a, const pq3_poly *b);
 void pq3_poly_sub(pq3_poly *r, const pq3_poly *a, const pq3_poly *b);
 /* Barrett-reduces every coefficient to [-(q-1)/2, (q-1)/2]. */
@@ -56,8 +59,6 @@ void pq3_poly_frombytes(pq3_poly *r, const uint8_t a[PQ3_MLKEM_POLYBYTES]);
  * check for one polynomial), else 0. Public data only: it may branch. */
 int pq3_poly_bytes_canonical(const uint8_t a[PQ3_MLKEM_POLYBYTES]);
 
-void pq3_polyvec_ntt(pq3_polyvec *v, unsigned k);
-void pq3_polyvec_invntt_tomont(pq3_polyvec *v, unsigned k);
 void pq3_polyvec_add(pq3_polyvec *r, const pq3_polyvec *a, const pq3_polyvec *b, unsigned k);
 void pq3_polyvec_reduce(pq3_polyvec *v, unsigned k);
 void pq3_polyvec_tobytes(uint8_t *r, const pq3_polyvec *a, unsigned k);

@@ -7,6 +7,7 @@
 
 #include "protocol/codec.h"
 #include "protocol/kdf.h"
+#include "protocol/sign.h"
 
 /* ---- software signer (§5) ------------------------------------------------ */
 
@@ -44,7 +45,18 @@ static pq3_err soft_sign(void *ctx, uint8_t sig[PQ3_ECDSA_SIG_BYTES], const uint
                          size_t len)
 {
     const pq3_soft_key *key = ctx;
+    if (key == NULL)
+        return PQ3_ERR_ARG;
     return pq3_ecdsa_sign(sig, key->priv, msg, len);
+}
+
+/* protocol/sign.h: pq3_sign_checked recognises the software signer by its
+ * sign function, which is private to this file. */
+const pq3_soft_key *pq3_soft_signer_key(const pq3_signer *signer)
+{
+    if (signer == NULL || signer->sign != soft_sign)
+        return NULL;
+    return signer->ctx;
 }
 
 pq3_err pq3_soft_signer(pq3_signer *signer, pq3_soft_key *key)
@@ -121,7 +133,8 @@ pq3_err pq3_cert_issue(uint8_t *out, size_t cap, size_t *out_len, pq3_device_cer
         return PQ3_ERR_BUFFER;
     }
     tbs_len = cert_tbs(tbs, account->pub, body, body_len);
-    if ((err = account->sign(account->ctx, sig, tbs, tbs_len)) != PQ3_OK)
+    /* §5: checked and normalised whatever the key store returned. */
+    if ((err = pq3_sign_checked(account, sig, tbs, tbs_len)) != PQ3_OK)
         return err;
     memcpy(out, body, body_len);
     memcpy(out + body_len, sig, sizeof sig);

@@ -13,7 +13,13 @@
 
 #include "pq3/peer.h"
 #include "protocol/codec.h"
+#include "protocol/message.h"
 #include "protocol/session.h"
+#include "protocol/skipped.h"
+
+/* Structure types (§2). */
+#define PQ3_TYPE_PEER 0x07
+#define PQ3_TYPE_PEER_HEADER 0x09
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -61,23 +67,36 @@ static int any_knows(const pq3_peer *p, const uint8_t rk[32])
     return 0;
 }
 
-/* §10.6: erases the stored keys of chains no held session remembers (the
- * keys of a dropped session, and any a remaining session can no longer
- * route). Order is kept, so the store's "oldest first" rule still holds. */
+/* Whether a stored key still belongs to a held session: by its session tag,
+ * or (keys of format 1, without a tag) by a ratchet key a session
+ * remembers. */
+static int key_held(const void *ctx, const pq3_skipped_key *e)
+{
+    static const uint8_t zero[PQ3_SKIPPED_TAG_BYTES];
+    const pq3_peer *p = ctx;
+    if (memcmp(e->session, zero, sizeof zero) == 0)
+        return any_knows(p, e->ratchet_key);
+    for (uint32_t i = 0; i < p->count; i++)
+        if (memcmp(p->slots[i].session.session_id, e->session, PQ3_SKIPPED_TAG_BYTES) == 0)
+            return 1;
+    return 0;
+}
+
+/* §10.6: erases the stored keys no held session can use (the keys of a
+ * dropped or evicted session). Order is kept, so the store's "oldest
+ * first" rule still holds. */
 static void purge_store(pq3_peer *p)
 {
-    pq3_skipped *sk = &p->store;
-    uint32_t kept = 0, old = sk->count;
-    for (uint32_t i = 0; i < old; i++) {
-        if (!any_knows(p, sk->keys[i].ratchet_key))
-            continue;
-        if (kept != i)
-            memcpy(&sk->keys[kept], &sk->keys[i], sizeof sk->keys[0]);
-        kept++;
-    }
-    if (kept < old)
-        pq3_wipe(&sk->keys[kept], (size_t)(old - kept) * sizeof sk->keys[0]);
-    sk->count = kept;
+    (void)pq3_skipped_filter(&p->store, key_held, p);
+}
+
+/* Whether any held session has stored keys of chain rk. */
+static int any_stored(const pq3_peer *p, const uint8_t rk[32])
+{
+    for (uint32_t i = 0; i < p->count; i++)
+        if (pq3_skipped_has_chain(&p->store, p->slots[i].session.session_id, rk))
+            return 1;
+    return 0;
 }
 
 /* Removes slot i (wiping its session) without touching the store. */
@@ -129,11 +148,10 @@ static void touch(pq3_peer *p, uint32_t i, uint64_t now)
  * session first, then by most recent activity (seq, descending). */
 static uint32_t preference(const pq3_peer *p, uint32_t order[PQ3_PEER_MAX_SESSIONS])
 {
-    int cur = pq3_peer_current(p);
-    uint32_t n = 0;
+    uint32_t cur, n = 0;
     uint8_t taken[PQ3_PEER_MAX_SESSIONS] = {0};
-    if (cur >= 0) {
-        order[n++] = (uint32_t)cur;
+    if (pq3_peer_current(p, &cur) == PQ3_OK) {
+        order[n++] = cur;
         taken[cur] = 1;
     }
     while (n < p->count) {
@@ -174,12 +192,14 @@ void pq3_peer_wipe(pq3_peer *p)
 
 /* ---- the session to send on (§10.6) --------------------------------------- */
 
-int pq3_peer_current(const pq3_peer *p)
+pq3_err pq3_peer_current(const pq3_peer *p, uint32_t *slot)
 {
     uint64_t newest = 0;
     int best = -1;
-    if (p == NULL || p->count == 0 || p->count > PQ3_PEER_MAX_SESSIONS)
-        return -1;
+    if (p == NULL || slot == NULL || p->count > PQ3_PEER_MAX_SESSIONS)
+        return PQ3_ERR_ARG;
+    if (p->count == 0)
+        return PQ3_ERR_STATE;
     for (uint32_t i = 0; i < p->count; i++)
         if (p->slots[i].active > newest)
             newest = p->slots[i].active;
@@ -191,44 +211,48 @@ int pq3_peer_current(const pq3_peer *p)
             memcmp(s->session.session_id, p->slots[best].session.session_id, 32) < 0)
             best = (int)i;
     }
-    return best;
+    *slot = (uint32_t)best;
+    return PQ3_OK;
 }
 
-int pq3_peer_find(const pq3_peer *p, const uint8_t session_id[32])
+pq3_err pq3_peer_find(const pq3_peer *p, const uint8_t session_id[32], uint32_t *slot)
 {
-    if (p == NULL || session_id == NULL || p->count > PQ3_PEER_MAX_SESSIONS)
-        return -1;
+    if (p == NULL || session_id == NULL || slot == NULL || p->count > PQ3_PEER_MAX_SESSIONS)
+        return PQ3_ERR_ARG;
     for (uint32_t i = 0; i < p->count; i++)
-        if (memcmp(p->slots[i].session.session_id, session_id, 32) == 0)
-            return (int)i;
-    return -1;
+        if (memcmp(p->slots[i].session.session_id, session_id, 32) == 0) {
+            *slot = i;
+            return PQ3_OK;
+        }
+    return PQ3_ERR_UNKNOWN;
 }
 
 uint32_t pq3_peer_prune(pq3_peer *p, uint64_t now)
 {
-    uint32_t dropped = 0, i = 0;
-    int cur;
-    if (p == NULL || p->count == 0 || p->count > PQ3_PEER_MAX_SESSIONS)
+    uint32_t dropped = 0, i = 0, cur;
+    if (p == NULL || p->count == 0 || p->count > PQ3_PEER_MAX_SESSIONS ||
+        pq3_peer_current(p, &cur) != PQ3_OK)
         return 0;
-    cur = pq3_peer_current(p);
     /* Dropping sessions other than the current one never changes which one
      * is current: it stays tied with the newest remaining activity and keeps
      * the lowest id among a subset. */
     while (i < p->count) {
         const pq3_peer_slot *s = &p->slots[i];
-        int stale = (int)i != cur && p->counter - s->seq >= PQ3_PEER_DROP_MESSAGES &&
+        int stale = i != cur && p->counter - s->seq >= PQ3_PEER_DROP_MESSAGES &&
                     now >= s->active && now - s->active >= PQ3_PEER_DROP_SECONDS;
         if (stale) {
             remove_slot(p, i);
-            if (cur > (int)i)
+            if (cur > i)
                 cur--;
             dropped++;
         } else {
             i++;
         }
     }
-    if (dropped > 0)
+    if (dropped > 0) {
         purge_store(p);
+        p->generation++;
+    }
     return dropped;
 }
 
@@ -247,6 +271,7 @@ pq3_err pq3_peer_start(pq3_peer *p, const pq3_device_cert *self, const pq3_devic
     if ((err = pq3_session_start(&s, self, peer, bundle, now, rng)) != PQ3_OK)
         return err; /* s wiped by pq3_session_start */
     add_session(p, &s, now);
+    p->generation++;
     return PQ3_OK;
 }
 
@@ -260,13 +285,30 @@ static pq3_err combine(pq3_err sofar, pq3_err e)
     return (e == PQ3_ERR_VERIFY || e == PQ3_ERR_UNKNOWN) ? PQ3_ERR_UNKNOWN : e;
 }
 
+/* The signature of a message for a held session, checked once for all of
+ * them: every session of the container is between the same two devices, so
+ * the sender's key and the session identity digest are the same (§10.6). */
+static pq3_err verify_once(const pq3_peer *p, const pq3_msg_view *v, const uint8_t *msg,
+                           int *verified)
+{
+    pq3_err err;
+    if (*verified)
+        return PQ3_OK;
+    if ((err = pq3_msg_verify(&p->slots[0].session.peer_auth, p->slots[0].session.sidd_recv, v,
+                              msg)) != PQ3_OK)
+        return err;
+    *verified = 1;
+    return PQ3_OK;
+}
+
 pq3_err pq3_peer_open(pq3_peer *p, const pq3_device_cert *self, const pq3_device_cert *peer,
                       const pq3_prekey_secret *prekey, pq3_start_cache *cache, uint64_t now,
                       const uint8_t *msg, size_t msg_len, uint8_t *body, size_t body_cap,
                       pq3_opened *info, uint8_t session_id[32])
 {
-    pq3_message_info mi;
-    uint32_t order[PQ3_PEER_MAX_SESSIONS], n, hit = PQ3_PEER_MAX_SESSIONS;
+    pq3_msg_view v;
+    uint32_t order[PQ3_PEER_MAX_SESSIONS], n, hit = PQ3_PEER_MAX_SESSIONS, slot;
+    int verified = 0;
     pq3_err err = PQ3_ERR_UNKNOWN;
 
     if (p == NULL || self == NULL || peer == NULL || msg == NULL || body == NULL ||
@@ -276,7 +318,7 @@ pq3_err pq3_peer_open(pq3_peer *p, const pq3_device_cert *self, const pq3_device
         pq3_wipe(body, body_cap);
         return PQ3_ERR_ARG;
     }
-    if ((err = pq3_message_peek(&mi, msg, msg_len)) != PQ3_OK) {
+    if ((err = pq3_msg_decode(&v, msg, msg_len)) != PQ3_OK) {
         pq3_wipe(body, body_cap);
         return err;
     }
@@ -284,19 +326,22 @@ pq3_err pq3_peer_open(pq3_peer *p, const pq3_device_cert *self, const pq3_device
 
     /* 1. A ratchet key a session remembers: that session alone. */
     for (uint32_t i = 0; i < p->count; i++) {
-        if (session_knows(&p->slots[i].session, mi.ratchet_key)) {
-            err = pq3_session_open_ex(&p->slots[i].session, &p->store, now, msg, msg_len, body,
-                                      body_cap, info);
-            if (err != PQ3_OK)
+        if (session_knows(&p->slots[i].session, v.ratchet_key)) {
+            if ((err = verify_once(p, &v, msg, &verified)) == PQ3_OK)
+                err = pq3_session_open_verified(&p->slots[i].session, &p->store, now, &v, body,
+                                                body_cap, info);
+            if (err != PQ3_OK) {
+                pq3_wipe(body, body_cap);
                 return err;
+            }
             hit = i;
             break;
         }
     }
 
     /* 2. A START naming a session we do not hold: a new session (§10.3). */
-    if (hit == PQ3_PEER_MAX_SESSIONS && (mi.flags & PQ3_MSG_START) &&
-        !pq3_skipped_has_chain(&p->store, mi.ratchet_key)) {
+    if (hit == PQ3_PEER_MAX_SESSIONS && (v.flags & PQ3_MSG_START) &&
+        !any_stored(p, v.ratchet_key)) {
         pq3_session s;
         if (prekey == NULL) {
             pq3_wipe(body, body_cap);
@@ -304,7 +349,7 @@ pq3_err pq3_peer_open(pq3_peer *p, const pq3_device_cert *self, const pq3_device
         }
         /* Its id is E: one we hold already (its first chain forgotten) is a
          * copy of that start, never a second session with the same id. */
-        if (pq3_peer_find(p, mi.ratchet_key) >= 0) {
+        if (pq3_peer_find(p, v.ratchet_key, &slot) == PQ3_OK) {
             pq3_wipe(body, body_cap);
             return PQ3_ERR_REPLAY;
         }
@@ -316,22 +361,27 @@ pq3_err pq3_peer_open(pq3_peer *p, const pq3_device_cert *self, const pq3_device
         if (session_id != NULL)
             memcpy(session_id, p->slots[p->count - 1].session.session_id, 32);
         (void)pq3_peer_prune(p, now);
+        p->generation++;
         return PQ3_OK;
     }
 
     /* 3. Keys in the store (an older chain no session remembers by key), or
      * an unknown key (a new peer chain): offered to the sessions in order of
      * preference until one opens it (§10.5); a wrong one fails its checks
-     * without change. */
+     * without change. The signature is checked once, before the first. */
     if (hit == PQ3_PEER_MAX_SESSIONS) {
-        int stored = pq3_skipped_has_chain(&p->store, mi.ratchet_key);
+        int stored = any_stored(p, v.ratchet_key);
         n = preference(p, order);
         for (uint32_t k = 0; k < n && hit == PQ3_PEER_MAX_SESSIONS; k++) {
             pq3_session *s = &p->slots[order[k]].session;
             pq3_err e;
             if (!stored && !(s->flags & PQ3_ST_SEND)) /* expects no new chain */
                 continue;
-            e = pq3_session_open_ex(s, &p->store, now, msg, msg_len, body, body_cap, info);
+            if ((e = verify_once(p, &v, msg, &verified)) != PQ3_OK) {
+                err = e;
+                break;
+            }
+            e = pq3_session_open_verified(s, &p->store, now, &v, body, body_cap, info);
             if (e == PQ3_OK)
                 hit = order[k];
             else
@@ -347,6 +397,7 @@ pq3_err pq3_peer_open(pq3_peer *p, const pq3_device_cert *self, const pq3_device
     if (session_id != NULL)
         memcpy(session_id, p->slots[hit].session.session_id, 32);
     (void)pq3_peer_prune(p, now);
+    p->generation++;
     return PQ3_OK;
 }
 
@@ -355,23 +406,56 @@ pq3_err pq3_peer_seal(pq3_peer *p, const pq3_signer *signer, const pq3_rekey_pol
                       size_t body_len, const uint8_t *ad, size_t ad_len, uint8_t *out, size_t cap,
                       size_t *out_len, uint8_t session_id[32])
 {
-    int cur;
+    uint32_t cur;
     pq3_err err;
     if (p == NULL || p->count > PQ3_PEER_MAX_SESSIONS)
         return PQ3_ERR_ARG;
-    if ((cur = pq3_peer_current(p)) < 0) {
+    if ((err = pq3_peer_current(p, &cur)) != PQ3_OK) {
         if (out != NULL)
             pq3_wipe(out, cap);
-        return PQ3_ERR_STATE;
+        return err;
     }
     err = pq3_session_seal(&p->slots[cur].session, signer, policy, now, rng, content_type, body,
                            body_len, ad, ad_len, out, cap, out_len);
-    if (err == PQ3_OK && session_id != NULL)
-        memcpy(session_id, p->slots[cur].session.session_id, 32);
+    if (err == PQ3_OK) {
+        p->generation++;
+        if (session_id != NULL)
+            memcpy(session_id, p->slots[cur].session.session_id, 32);
+    }
     return err;
 }
 
-/* ---- serialization (§10.6, type 0x07) ------------------------------------- */
+/* ---- delivery receipts (§16.1) -------------------------------------------- */
+
+int pq3_peer_receipt_due(const pq3_peer *p, const pq3_rekey_policy *policy, uint64_t now)
+{
+    uint32_t cur;
+    if (p == NULL || pq3_peer_current(p, &cur) != PQ3_OK)
+        return 0;
+    return pq3_session_receipt_due(&p->slots[cur].session, policy, now);
+}
+
+pq3_err pq3_peer_seal_receipt(pq3_peer *p, const pq3_signer *signer,
+                              const pq3_rekey_policy *policy, uint64_t now, const pq3_rng *rng,
+                              uint8_t *out, size_t cap, size_t *out_len, uint8_t session_id[32])
+{
+    uint32_t cur;
+    pq3_err err;
+    if (p == NULL || p->count > PQ3_PEER_MAX_SESSIONS)
+        return PQ3_ERR_ARG;
+    if ((err = pq3_peer_current(p, &cur)) != PQ3_OK)
+        return err;
+    err = pq3_session_seal_receipt(&p->slots[cur].session, &p->store, signer, policy, now, rng,
+                                   out, cap, out_len);
+    if (err == PQ3_OK) {
+        p->generation++;
+        if (session_id != NULL)
+            memcpy(session_id, p->slots[cur].session.session_id, 32);
+    }
+    return err;
+}
+
+/* ---- serialization (§10.6, type 0x07; §10.7, type 0x09) -------------------- */
 
 /* The container's own rules (the sessions and store are checked by their
  * serializers). */
@@ -394,66 +478,93 @@ static int peer_ok(const pq3_peer *p)
     return 1;
 }
 
+/* Serializes a nested structure behind its length prefix (written by the
+ * caller's vec writer): measure, then serialize in place. */
+typedef pq3_err (*ser_fn)(const void *obj, uint8_t *out, size_t cap, size_t *out_len);
+
+static pq3_err ser_session(const void *obj, uint8_t *out, size_t cap, size_t *out_len)
+{
+    return pq3_session_serialize(obj, out, cap, out_len);
+}
+
+static pq3_err ser_store(const void *obj, uint8_t *out, size_t cap, size_t *out_len)
+{
+    return pq3_skipped_serialize(obj, out, cap, out_len);
+}
+
+static pq3_err write_nested(pq3_writer *w, ser_fn fn, const void *obj, int wide)
+{
+    size_t len = 0, at;
+    uint8_t *buf;
+    pq3_err err = fn(obj, NULL, 0, &len);
+    if (err != PQ3_OK && err != PQ3_ERR_BUFFER)
+        return err;
+    if (wide)
+        pq3_write_u32(w, (uint32_t)len);
+    else
+        pq3_write_u16(w, (uint16_t)len);
+    at = w->len;
+    buf = (w->buf != NULL && w->err == PQ3_OK && w->cap - at >= len) ? w->buf + at : NULL;
+    if (buf != NULL && (err = fn(obj, buf, len, &len)) != PQ3_OK)
+        return err;
+    if (buf == NULL && w->err == PQ3_OK && w->buf != NULL)
+        w->err = PQ3_ERR_BUFFER;
+    w->len = at + len;
+    return PQ3_OK;
+}
+
+/* Format 2: format, type, count, reserved, counter, generation, then per
+ * slot active, seq, vec16 session state; vec32 store. */
 static pq3_err write_peer(const pq3_peer *p, pq3_writer *w)
 {
-    uint8_t *buf;
-    size_t len = 0;
     pq3_err err;
     pq3_write_u8(w, PQ3_PEER_FORMAT_VERSION);
     pq3_write_u8(w, PQ3_TYPE_PEER);
     pq3_write_u16(w, (uint16_t)p->count);
     pq3_write_u32(w, 0);
     pq3_write_u64(w, p->counter);
+    pq3_write_u64(w, p->generation);
     for (uint32_t i = 0; i < p->count; i++) {
-        const pq3_peer_slot *s = &p->slots[i];
-        size_t at;
-        pq3_write_u64(w, s->active);
-        pq3_write_u64(w, s->seq);
-        /* measure, then serialize in place behind the length prefix */
-        err = pq3_session_serialize(&s->session, NULL, 0, &len);
-        if (err != PQ3_OK && err != PQ3_ERR_BUFFER)
+        pq3_write_u64(w, p->slots[i].active);
+        pq3_write_u64(w, p->slots[i].seq);
+        if ((err = write_nested(w, ser_session, &p->slots[i].session, 0)) != PQ3_OK)
             return err;
-        pq3_write_u16(w, (uint16_t)len);
-        at = w->len;
-        buf = (w->buf != NULL && w->err == PQ3_OK && w->cap - at >= len) ? w->buf + at : NULL;
-        if (buf != NULL && (err = pq3_session_serialize(&s->session, buf, len, &len)) != PQ3_OK)
-            return err;
-        if (buf == NULL && w->err == PQ3_OK && w->buf != NULL)
-            w->err = PQ3_ERR_BUFFER;
-        w->len = at + len;
     }
-    err = pq3_skipped_serialize(&p->store, NULL, 0, &len);
-    if (err != PQ3_OK && err != PQ3_ERR_BUFFER)
-        return err;
-    pq3_write_u32(w, (uint32_t)len);
-    {
-        size_t at = w->len;
-        buf = (w->buf != NULL && w->err == PQ3_OK && w->cap - at >= len) ? w->buf + at : NULL;
-        if (buf != NULL && (err = pq3_skipped_serialize(&p->store, buf, len, &len)) != PQ3_OK)
-            return err;
-        if (buf == NULL && w->err == PQ3_OK && w->buf != NULL)
-            w->err = PQ3_ERR_BUFFER;
-        w->len = at + len;
-    }
-    return PQ3_OK;
+    return write_nested(w, ser_store, &p->store, 1);
 }
 
-size_t pq3_peer_size(const pq3_peer *p)
+static pq3_err finish(pq3_writer *w, pq3_err err, uint8_t *out, size_t cap, size_t *out_len)
+{
+    size_t len = 0;
+    if (err == PQ3_OK)
+        err = pq3_writer_end(w, &len);
+    else
+        err = PQ3_ERR_STATE; /* a session or the store breaks its rules */
+    *out_len = len;
+    if (err == PQ3_ERR_BUFFER)
+        *out_len = w->len;
+    if (err != PQ3_OK && out != NULL)
+        pq3_wipe(out, cap);
+    return err;
+}
+
+pq3_err pq3_peer_size(const pq3_peer *p, size_t *size)
 {
     pq3_writer w;
-    if (p == NULL || !peer_ok(p))
-        return 0;
+    if (p == NULL || size == NULL)
+        return PQ3_ERR_ARG;
+    if (!peer_ok(p))
+        return PQ3_ERR_STATE;
     pq3_writer_init(&w, NULL, 0);
     if (write_peer(p, &w) != PQ3_OK)
-        return 0;
-    return w.len;
+        return PQ3_ERR_STATE;
+    *size = w.len;
+    return PQ3_OK;
 }
 
 pq3_err pq3_peer_serialize(const pq3_peer *p, uint8_t *out, size_t cap, size_t *out_len)
 {
     pq3_writer w;
-    size_t len = 0;
-    pq3_err err;
     if (p == NULL || out_len == NULL || (out == NULL && cap > 0))
         return PQ3_ERR_ARG;
     if (!peer_ok(p)) {
@@ -462,67 +573,47 @@ pq3_err pq3_peer_serialize(const pq3_peer *p, uint8_t *out, size_t cap, size_t *
         return PQ3_ERR_STATE;
     }
     pq3_writer_init(&w, out, cap);
-    err = write_peer(p, &w);
-    if (err == PQ3_OK)
-        err = pq3_writer_end(&w, &len);
-    else
-        err = PQ3_ERR_STATE; /* a session or the store breaks its rules */
-    *out_len = len;
-    if (err == PQ3_ERR_BUFFER)
-        *out_len = w.len;
-    if (err != PQ3_OK && out != NULL)
-        pq3_wipe(out, cap);
-    return err;
+    return finish(&w, write_peer(p, &w), out, cap, out_len);
 }
 
-pq3_err pq3_peer_deserialize(pq3_peer *p, const uint8_t *in, size_t len)
-{
-    pq3_reader r;
+/* The decoded parts of a container, checked on local copies before *p is
+ * touched. */
+typedef struct {
     uint32_t count;
-    uint64_t counter;
-    const uint8_t *sess[PQ3_PEER_MAX_SESSIONS], *store;
-    size_t sess_len[PQ3_PEER_MAX_SESSIONS], store_len;
+    uint64_t counter, generation, store_generation;
     uint64_t active[PQ3_PEER_MAX_SESSIONS], seq[PQ3_PEER_MAX_SESSIONS];
+    uint64_t sess_generation[PQ3_PEER_MAX_SESSIONS];  /* header record only */
+    uint8_t ids[PQ3_PEER_MAX_SESSIONS][32];           /* header record only */
+    const uint8_t *sess[PQ3_PEER_MAX_SESSIONS];
+    size_t sess_len[PQ3_PEER_MAX_SESSIONS];
+    const uint8_t *store;
+    size_t store_len;
+} peer_parts;
+
+static pq3_err check_slots(pq3_reader *r, const peer_parts *pp, uint32_t i)
+{
+    if (r->err == PQ3_OK && (pp->seq[i] == 0 || pp->seq[i] > pp->counter))
+        pq3_reader_fail(r, PQ3_ERR_DECODE);
+    for (uint32_t j = 0; j < i && r->err == PQ3_OK; j++)
+        if (pp->seq[j] == pp->seq[i])
+            pq3_reader_fail(r, PQ3_ERR_DECODE);
+    return r->err;
+}
+
+/* Every session decodes, between the same two devices, ids distinct (and,
+ * for records, the id and generation the header names); the store decodes
+ * (with the generation the header names); then *p is written. */
+static pq3_err assemble(pq3_peer *p, const peer_parts *pp, int records)
+{
     pq3_session tmp;
     pq3_session_party self0 = {0}, peer0 = {0};
     uint8_t ids[PQ3_PEER_MAX_SESSIONS][32];
-    pq3_err err;
+    uint32_t where[PQ3_PEER_MAX_SESSIONS];
+    pq3_err err = PQ3_OK;
 
-    if (p == NULL || (in == NULL && len > 0))
-        return PQ3_ERR_ARG;
-    if (len < 2)
-        return PQ3_ERR_DECODE;
-    if (in[0] != PQ3_PEER_FORMAT_VERSION || in[1] != PQ3_TYPE_PEER)
-        return PQ3_ERR_VERSION;
-    pq3_reader_init(&r, in + 2, len - 2);
-    count = pq3_read_u16(&r);
-    if (pq3_read_u32(&r) != 0)
-        pq3_reader_fail(&r, PQ3_ERR_DECODE);
-    counter = pq3_read_u64(&r);
-    if (r.err != PQ3_OK)
-        return r.err;
-    if (count > PQ3_PEER_MAX_SESSIONS)
-        return PQ3_ERR_LIMIT;
-    for (uint32_t i = 0; i < count; i++) {
-        active[i] = pq3_read_u64(&r);
-        seq[i] = pq3_read_u64(&r);
-        sess[i] = pq3_read_vec16(&r, &sess_len[i], PQ3_STATE_MAX_BYTES);
-        if (r.err == PQ3_OK && (seq[i] == 0 || seq[i] > counter))
-            pq3_reader_fail(&r, PQ3_ERR_DECODE);
-        for (uint32_t j = 0; j < i && r.err == PQ3_OK; j++)
-            if (seq[j] == seq[i])
-                pq3_reader_fail(&r, PQ3_ERR_DECODE);
-    }
-    store = pq3_read_vec32(&r, &store_len,
-                           PQ3_SKIPPED_HEADER_BYTES +
-                               (size_t)PQ3_SKIPPED_MAX_KEYS * PQ3_SKIPPED_ENTRY_BYTES);
-    if ((err = pq3_reader_end(&r)) != PQ3_OK)
-        return err;
-
-    /* Every session decodes, between the same two devices, ids distinct:
-     * checked on a local copy before *p is touched. */
-    for (uint32_t i = 0; i < count; i++) {
-        if ((err = pq3_session_deserialize(&tmp, sess[i], sess_len[i])) != PQ3_OK)
+    memset(&tmp, 0, sizeof tmp);
+    for (uint32_t i = 0; i < pp->count; i++) {
+        if ((err = pq3_session_deserialize(&tmp, pp->sess[i], pp->sess_len[i])) != PQ3_OK)
             goto out;
         if (i == 0) {
             self0 = tmp.self;
@@ -534,27 +625,180 @@ pq3_err pq3_peer_deserialize(pq3_peer *p, const uint8_t *in, size_t len)
         for (uint32_t j = 0; j < i; j++)
             if (memcmp(ids[j], ids[i], 32) == 0)
                 err = PQ3_ERR_DECODE;
+        where[i] = i;
+        if (records) {
+            /* the slot the header names for this id, at this generation: an
+             * older or newer session record is refused */
+            uint32_t k = 0;
+            while (k < pp->count && memcmp(pp->ids[k], tmp.session_id, 32) != 0)
+                k++;
+            if (k == pp->count || pp->sess_generation[k] != tmp.generation)
+                err = PQ3_ERR_DECODE;
+            where[i] = k;
+        }
         pq3_session_wipe(&tmp);
         if (err != PQ3_OK)
             goto out;
     }
-    /* The store is decoded last and straight into *p: its decoder leaves
-     * it untouched on error, and nothing else can fail after it. */
-    if ((err = pq3_skipped_deserialize(&p->store, store, store_len)) != PQ3_OK)
+    /* The store: decoded into *p only after its generation is checked on a
+     * copy when the header names one. */
+    if (records) {
+        /* the generation sits at offset 26 of format 2 (§13.2) */
+        if (pp->store_len < PQ3_SKIPPED_HEADER_BYTES || pp->store[0] != PQ3_SKIPPED_FORMAT_VERSION) {
+            err = pp->store_len >= 2 && pp->store[0] != PQ3_SKIPPED_FORMAT_VERSION ? PQ3_ERR_VERSION
+                                                                                  : PQ3_ERR_DECODE;
+            goto out;
+        }
+        {
+            pq3_reader r;
+            uint64_t g;
+            pq3_reader_init(&r, pp->store + 26, 8);
+            g = pq3_read_u64(&r);
+            if (g != pp->store_generation) {
+                err = PQ3_ERR_DECODE;
+                goto out;
+            }
+        }
+    }
+    /* Its decoder leaves *p->store untouched on error, and nothing else can
+     * fail after it. */
+    if ((err = pq3_skipped_deserialize(&p->store, pp->store, pp->store_len)) != PQ3_OK)
         goto out;
     for (uint32_t i = 0; i < PQ3_PEER_MAX_SESSIONS; i++)
         pq3_wipe(&p->slots[i], sizeof p->slots[i]);
-    for (uint32_t i = 0; i < count; i++) {
+    for (uint32_t i = 0; i < pp->count; i++) {
+        pq3_peer_slot *slot = &p->slots[where[i]];
         /* decoded once already: cannot fail now */
-        if (pq3_session_deserialize(&p->slots[i].session, sess[i], sess_len[i]) != PQ3_OK)
-            pq3_wipe(&p->slots[i].session, sizeof p->slots[i].session);
-        p->slots[i].active = active[i];
-        p->slots[i].seq = seq[i];
+        if (pq3_session_deserialize(&slot->session, pp->sess[i], pp->sess_len[i]) != PQ3_OK)
+            pq3_wipe(&slot->session, sizeof slot->session);
+        slot->active = pp->active[where[i]];
+        slot->seq = pp->seq[where[i]];
     }
-    p->count = count;
+    p->count = pp->count;
     p->reserved = 0;
-    p->counter = counter;
+    p->counter = pp->counter;
+    p->generation = pp->generation;
 out:
     pq3_session_wipe(&tmp);
     return err;
+}
+
+pq3_err pq3_peer_deserialize(pq3_peer *p, const uint8_t *in, size_t len)
+{
+    pq3_reader r;
+    peer_parts pp;
+    pq3_err err;
+
+    if (p == NULL || (in == NULL && len > 0))
+        return PQ3_ERR_ARG;
+    if (len < 2)
+        return PQ3_ERR_DECODE;
+    /* Formats 2 and 1 (1 has no generation). */
+    if ((in[0] != PQ3_PEER_FORMAT_VERSION && in[0] != 1) || in[1] != PQ3_TYPE_PEER)
+        return PQ3_ERR_VERSION;
+    memset(&pp, 0, sizeof pp);
+    pq3_reader_init(&r, in + 2, len - 2);
+    pp.count = pq3_read_u16(&r);
+    if (pq3_read_u32(&r) != 0)
+        pq3_reader_fail(&r, PQ3_ERR_DECODE);
+    pp.counter = pq3_read_u64(&r);
+    if (in[0] == PQ3_PEER_FORMAT_VERSION)
+        pp.generation = pq3_read_u64(&r);
+    if (r.err != PQ3_OK)
+        return r.err;
+    if (pp.count > PQ3_PEER_MAX_SESSIONS)
+        return PQ3_ERR_LIMIT;
+    for (uint32_t i = 0; i < pp.count; i++) {
+        pp.active[i] = pq3_read_u64(&r);
+        pp.seq[i] = pq3_read_u64(&r);
+        pp.sess[i] = pq3_read_vec16(&r, &pp.sess_len[i], PQ3_STATE_MAX_BYTES);
+        (void)check_slots(&r, &pp, i);
+    }
+    pp.store = pq3_read_vec32(&r, &pp.store_len, PQ3_SKIPPED_MAX_BYTES);
+    if ((err = pq3_reader_end(&r)) != PQ3_OK)
+        return err;
+    return assemble(p, &pp, 0);
+}
+
+/* ---- records (§10.7) ------------------------------------------------------ */
+
+pq3_err pq3_peer_header_serialize(const pq3_peer *p, uint8_t *out, size_t cap, size_t *out_len)
+{
+    pq3_writer w;
+    if (p == NULL || out_len == NULL || (out == NULL && cap > 0))
+        return PQ3_ERR_ARG;
+    if (!peer_ok(p)) {
+        if (out != NULL)
+            pq3_wipe(out, cap);
+        return PQ3_ERR_STATE;
+    }
+    /* §10.7: format, type, count, reserved, counter, generation, store
+     * generation, then per slot: session id, active, seq, generation. */
+    pq3_writer_init(&w, out, cap);
+    pq3_write_u8(&w, PQ3_PEER_HEADER_FORMAT_VERSION);
+    pq3_write_u8(&w, PQ3_TYPE_PEER_HEADER);
+    pq3_write_u16(&w, (uint16_t)p->count);
+    pq3_write_u32(&w, 0);
+    pq3_write_u64(&w, p->counter);
+    pq3_write_u64(&w, p->generation);
+    pq3_write_u64(&w, p->store.generation);
+    for (uint32_t i = 0; i < p->count; i++) {
+        const pq3_peer_slot *s = &p->slots[i];
+        pq3_write_bytes(&w, s->session.session_id, 32);
+        pq3_write_u64(&w, s->active);
+        pq3_write_u64(&w, s->seq);
+        pq3_write_u64(&w, s->session.generation);
+    }
+    return finish(&w, PQ3_OK, out, cap, out_len);
+}
+
+pq3_err pq3_peer_load(pq3_peer *p, const uint8_t *header, size_t header_len,
+                      const uint8_t *const sessions[], const size_t session_lens[],
+                      size_t n_sessions, const uint8_t *store, size_t store_len)
+{
+    pq3_reader r;
+    peer_parts pp;
+    pq3_err err;
+
+    if (p == NULL || (header == NULL && header_len > 0) || (store == NULL && store_len > 0) ||
+        (n_sessions > 0 && (sessions == NULL || session_lens == NULL)))
+        return PQ3_ERR_ARG;
+    for (size_t i = 0; i < n_sessions; i++)
+        if (sessions[i] == NULL && session_lens[i] > 0)
+            return PQ3_ERR_ARG;
+    if (header_len < 2)
+        return PQ3_ERR_DECODE;
+    if (header[0] != PQ3_PEER_HEADER_FORMAT_VERSION || header[1] != PQ3_TYPE_PEER_HEADER)
+        return PQ3_ERR_VERSION;
+    memset(&pp, 0, sizeof pp);
+    pq3_reader_init(&r, header + 2, header_len - 2);
+    pp.count = pq3_read_u16(&r);
+    if (pq3_read_u32(&r) != 0)
+        pq3_reader_fail(&r, PQ3_ERR_DECODE);
+    pp.counter = pq3_read_u64(&r);
+    pp.generation = pq3_read_u64(&r);
+    pp.store_generation = pq3_read_u64(&r);
+    if (r.err != PQ3_OK)
+        return r.err;
+    if (pp.count > PQ3_PEER_MAX_SESSIONS)
+        return PQ3_ERR_LIMIT;
+    for (uint32_t i = 0; i < pp.count; i++) {
+        pq3_read_bytes(&r, pp.ids[i], 32);
+        pp.active[i] = pq3_read_u64(&r);
+        pp.seq[i] = pq3_read_u64(&r);
+        pp.sess_generation[i] = pq3_read_u64(&r);
+        (void)check_slots(&r, &pp, i);
+    }
+    if ((err = pq3_reader_end(&r)) != PQ3_OK)
+        return err;
+    /* exactly the sessions the header names */
+    if (n_sessions != pp.count)
+        return PQ3_ERR_DECODE;
+    for (uint32_t i = 0; i < pp.count; i++) {
+        pp.sess[i] = sessions[i];
+        pp.sess_len[i] = session_lens[i];
+    }
+    pp.store = store;
+    pp.store_len = store_len;
+    return assemble(p, &pp, 1);
 }

@@ -1,5 +1,7 @@
 /*
- * Session start, ratchets, seal and open (docs/PROTOCOL.md §7, §10-§13).
+ * The ratchets, sealing and opening (docs/PROTOCOL.md §11-§13, §16.1): the
+ * symmetric chains, the ECDH ratchet and the ML-KEM-768 ratchet with its
+ * rekey policy, on both sides of a direction change.
  *
  * Every operation copies the state into a working copy, changes only the
  * copy, and copies it back when everything succeeded; the working copy is
@@ -13,107 +15,19 @@
 #include "protocol/kdf.h"
 #include "protocol/message.h"
 #include "protocol/session.h"
-
-static const uint8_t zero32[32];
+#include "protocol/sign.h"
+#include "protocol/skipped.h"
 
 pq3_rekey_policy pq3_rekey_policy_default(void)
 {
-    pq3_rekey_policy p = { 50, 604800, 0, 0, 0 };
+    pq3_rekey_policy p = { 50, 604800, 0, 0 };
     return p;
-}
-
-/* ---- session identity (§7) ----------------------------------------------- */
-
-static size_t put_party(uint8_t *buf, const pq3_session_party *p)
-{
-    buf[0] = 0;
-    buf[1] = p->handle_len;
-    memcpy(buf + 2, p->handle, p->handle_len);
-    memcpy(buf + 2 + p->handle_len, p->device_id, PQ3_DEVICE_ID_BYTES);
-    memcpy(buf + 2 + p->handle_len + PQ3_DEVICE_ID_BYTES, p->auth_pub, PQ3_ECDSA_PUB_BYTES);
-    return 2 + (size_t)p->handle_len + PQ3_DEVICE_ID_BYTES + PQ3_ECDSA_PUB_BYTES;
-}
-
-static pq3_err sid_digest(uint8_t out[48], const pq3_session_party *x, const pq3_session_party *y)
-{
-    uint8_t buf[2 * (2 + PQ3_HANDLE_MAX + PQ3_DEVICE_ID_BYTES + PQ3_ECDSA_PUB_BYTES)];
-    size_t n = put_party(buf, x);
-    n += put_party(buf + n, y);
-    return pq3_sha384(out, buf, n);
-}
-
-pq3_err pq3_session_sids(pq3_session *s)
-{
-    pq3_err err = sid_digest(s->sidd_send, &s->self, &s->peer);
-    if (err == PQ3_OK)
-        err = sid_digest(s->sidd_recv, &s->peer, &s->self);
-    return err;
-}
-
-static void party_from_cert(pq3_session_party *p, const pq3_device_cert *c)
-{
-    memset(p, 0, sizeof *p);
-    memcpy(p->handle, c->handle, c->handle_len);
-    p->handle_len = c->handle_len;
-    memcpy(p->device_id, c->device_id, sizeof p->device_id);
-    memcpy(p->auth_pub, c->auth_pub, sizeof p->auth_pub);
-}
-
-/* TBS_msg = L_MSGSIG || sidd || SHA-384(M[0..signed_len)) (§7). */
-#define TBS_MSG_BYTES (sizeof PQ3_L_MSGSIG - 1 + 48 + 48)
-static pq3_err msg_tbs(uint8_t tbs[TBS_MSG_BYTES], const uint8_t sidd[48],
-                       const uint8_t *msg, size_t signed_len)
-{
-    size_t n = sizeof PQ3_L_MSGSIG - 1;
-    memcpy(tbs, PQ3_L_MSGSIG, n);
-    memcpy(tbs + n, sidd, 48);
-    return pq3_sha384(tbs + n + 48, msg, signed_len);
-}
-
-static pq3_err verify_msg(const pq3_ecdsa_pub *key, const uint8_t sidd[48], const pq3_msg_view *v,
-                          const uint8_t *msg)
-{
-    uint8_t tbs[TBS_MSG_BYTES];
-    pq3_err err = msg_tbs(tbs, sidd, msg, v->signed_len);
-    if (err != PQ3_OK)
-        return err;
-    return pq3_ecdsa_verify(key, v->sig, tbs, sizeof tbs);
-}
-
-/* §10.2 step 4: the session-start transcript, the same for both ends:
- * sidd(S->R) || L_START || B.ecdh || E || ct0 || B.kem. */
-static void start_transcript(pq3_iov dst[6], const uint8_t sidd[48], const uint8_t bundle_ecdh[32],
-                             const uint8_t eph_pub[32],
-                             const uint8_t ct0[PQ3_MLKEM1024_CT_BYTES],
-                             const uint8_t bundle_kem[PQ3_MLKEM1024_EK_BYTES])
-{
-    dst[0].p = sidd;
-    dst[0].len = 48;
-    dst[1].p = (const uint8_t *)PQ3_L_START;
-    dst[1].len = sizeof PQ3_L_START - 1;
-    dst[2].p = bundle_ecdh;
-    dst[2].len = 32;
-    dst[3].p = eph_pub;
-    dst[3].len = 32;
-    dst[4].p = ct0;
-    dst[4].len = PQ3_MLKEM1024_CT_BYTES;
-    dst[5].p = bundle_kem;
-    dst[5].len = PQ3_MLKEM1024_EK_BYTES;
-}
-
-static uint32_t count_up(uint32_t c)
-{
-    return c == UINT32_MAX ? c : c + 1;
 }
 
 /* ---- opening the payload (§13 steps 4-5) ---------------------------------- */
 
-/* With the message key mk (§8.2; from the chain or from the skipped-key
- * store), checks the mki in constant time before any decryption, decrypts
- * into body, unpads, checks the content type and a receipt's body length
- * (§16.1). */
-static pq3_err open_payload(pq3_kdf *k, const uint8_t mk[32], const pq3_msg_view *v,
-                            uint8_t *body, pq3_opened *info)
+pq3_err pq3_session_open_payload(pq3_kdf *k, const uint8_t mk[32], const pq3_msg_view *v,
+                                 uint8_t *body, pq3_opened *info)
 {
     uint8_t x[48], mki[PQ3_MKI_BYTES], diff, ctype;
     size_t plen = 0;
@@ -162,349 +76,84 @@ cleanup:
     return err;
 }
 
-/* ---- session start, initiator (§10.2) ------------------------------------ */
+/* ---- the ratchet step, both sides (§11.2, §13 step 3) --------------------- */
 
-pq3_err pq3_session_start(pq3_session *s, const pq3_device_cert *self,
-                          const pq3_device_cert *peer, const pq3_prekey_bundle *bundle,
-                          uint64_t now, const pq3_rng *rng)
+/* §11.2 step 4: dst = sidd(sender->receiver) || L_RATCHET || P || N
+ * [|| ct || ek], where P is the receiver's ratchet key the step answers, N
+ * the sender's new one, and ct (NULL: no ML-KEM answer) the encapsulation
+ * to the receiver's offered ek. The one transcript both sides build;
+ * returns the number of parts. */
+static size_t ratchet_transcript(pq3_iov dst[6], const uint8_t sidd[48], const uint8_t p[32],
+                                 const uint8_t n[32], const uint8_t *ct, const uint8_t *ek)
 {
-    pq3_session w;
-    uint8_t m[32], ss_kem[32], ss_ecdh[32];
-    pq3_kdf k = { NULL };
-    pq3_iov dst[6];
-    pq3_err err;
-
-    if (s == NULL || self == NULL || peer == NULL || bundle == NULL || !peer->verified ||
-        !bundle->verified)
-        return PQ3_ERR_ARG;
-    memset(&w, 0, sizeof w);
-    if ((err = pq3_cert_common_version(&w.version, self, peer)) != PQ3_OK)
-        goto cleanup;
-    party_from_cert(&w.self, self);
-    party_from_cert(&w.peer, peer);
-    w.peer_auth = peer->auth_key;
-    if ((err = pq3_session_sids(&w)) != PQ3_OK || (err = pq3_kdf_init(&k)) != PQ3_OK)
-        goto cleanup;
-    /* Steps 1-3: ephemeral key (also the first ratchet key), ML-KEM-1024
-     * encapsulation, ECDH; §15 draw order. */
-    if ((err = pq3_ecdh_keypair(w.my_priv, w.my_pub, rng)) != PQ3_OK ||
-        (err = pq3_random(rng, m, sizeof m)) != PQ3_OK ||
-        (err = pq3_mlkem1024_encaps_derand(w.start_ct, ss_kem, bundle->kem_ek, m)) != PQ3_OK ||
-        (err = pq3_ecdh_derive(ss_ecdh, w.my_priv, &bundle->ecdh)) != PQ3_OK)
-        goto cleanup;
-    /* Step 4: dst = sidd(S->R) || L_START || B.ecdh || E || ct0 || B.kem */
-    start_transcript(dst, w.sidd_send, bundle->ecdh_pub, w.my_pub, w.start_ct, bundle->kem_ek);
-    /* Step 5 */
-    if ((err = pq3_kdf_root(&k, w.rk, w.cks, zero32, ss_ecdh, ss_kem, dst, 6)) != PQ3_OK)
-        goto cleanup;
-    /* Step 6 */
-    w.flags = PQ3_ST_SEND | PQ3_ST_INITIATOR;
-    w.send_ext = PQ3_MSG_START;
-    memcpy(w.start_hash, bundle->hash, sizeof w.start_hash);
-    memcpy(w.session_id, w.my_pub, 32);
-    memcpy(w.peer_pub, bundle->ecdh_pub, 32);
-    w.peer_point = bundle->ecdh;
-    w.pq_time = now;
-    *s = w;
-
-cleanup:
-    pq3_kdf_free(&k);
-    pq3_wipe(&w, sizeof w);
-    pq3_wipe(m, sizeof m);
-    pq3_wipe(ss_kem, sizeof ss_kem);
-    pq3_wipe(ss_ecdh, sizeof ss_ecdh);
-    if (err != PQ3_OK)
-        pq3_wipe(s, sizeof *s);
-    return err;
+    dst[0].p = sidd;
+    dst[0].len = 48;
+    dst[1].p = (const uint8_t *)PQ3_L_RATCHET;
+    dst[1].len = sizeof PQ3_L_RATCHET - 1;
+    dst[2].p = p;
+    dst[2].len = 32;
+    dst[3].p = n;
+    dst[3].len = 32;
+    dst[4].p = ct;
+    dst[4].len = PQ3_MLKEM768_CT_BYTES;
+    dst[5].p = ek;
+    dst[5].len = PQ3_MLKEM768_EK_BYTES;
+    return ct != NULL ? 6 : 4;
 }
 
-/* ---- helpers for out-of-order delivery (§13.1) ---------------------------- */
-
-/* SHA-384 of the message's mandatory extension (§11.4): START (prekey hash
- * and ct0) or CT; zero when there is none. */
-static pq3_err mandatory_digest(uint8_t out[48], const pq3_msg_view *v)
+/* §11.3: whether an ML-KEM step is due, with the counters a direction
+ * change leaves (an answer resets them). */
+static int offer_due(uint32_t pq_count, uint64_t pq_time, const pq3_rekey_policy *p, uint64_t now)
 {
-    if (v->prekey_hash != NULL)
-        return pq3_sha384(out, v->prekey_hash, PQ3_MSG_START_BYTES);
-    if (v->ct != NULL)
-        return pq3_sha384(out, v->ct, PQ3_MLKEM768_CT_BYTES);
-    memset(out, 0, 48);
-    return PQ3_OK;
+    uint64_t age = now > pq_time ? now - pq_time : 0;
+    return age >= p->max_age || (!p->constrained && pq_count >= p->max_messages);
 }
 
-/* A gap of n indices on the peer's current chain (§13.1): all n keys are
- * kept, so n over max_jump is PQ3_ERR_LIMIT (the session goes on with the
- * peer's next chain, which follows our next message). */
-static pq3_err check_gap(const pq3_skipped *sk, uint32_t n)
+/* §11.4: the chain's mandatory extension (START or CT) is on every message
+ * of the chain, which lasts until the peer's answer acknowledges it; an
+ * offered ek is on the chain's first message. */
+static uint8_t chain_ext(uint8_t send_ext, uint32_t index)
 {
-    if (n > 0 && (sk == NULL || n > sk->max_jump))
-        return PQ3_ERR_LIMIT;
-    return PQ3_OK;
+    return (uint8_t)((send_ext & (PQ3_MSG_START | PQ3_MSG_CT)) |
+                     (index == 0 ? (send_ext & PQ3_MSG_EK) : 0));
 }
 
-/* How many of the n first indices of a new peer chain get their keys kept
- * (§13.1): the max_jump most recent. An index beyond PQ3_SKIPPED_MAX_WALK
- * would make us derive unboundedly many keys: PQ3_ERR_LIMIT. A new chain is
- * never refused for a gap the walk covers, since our sending chain goes on
- * until the peer's next chain is opened: refusing would wedge the session. */
-static pq3_err plan_new(const pq3_skipped *sk, uint32_t n, uint32_t *keep)
+/*
+ * The extension (START/EK/CT) of the next message sealed from s at `now`
+ * (§11.2, §11.4), decided from the state and the policy alone so that the
+ * size is known before any randomness is drawn. On a new chain: CT when the
+ * peer's offer is answered; EK when our own offer is still unanswered (it
+ * goes out again on every new chain) or when the policy calls for a fresh
+ * one (*fresh_offer = 1). Read-only: seal's size forecast and the direction
+ * change both use it.
+ */
+static uint8_t next_ext(const pq3_session *s, const pq3_rekey_policy *p, uint64_t now,
+                        int *fresh_offer)
 {
-    *keep = 0;
-    if (n > 0 && (sk == NULL || n > PQ3_SKIPPED_MAX_WALK))
-        return PQ3_ERR_LIMIT;
-    if (n > 0)
-        *keep = n < sk->max_jump ? n : sk->max_jump;
-    return PQ3_OK;
+    int answer = (s->flags & PQ3_ST_PEER_OFFER) != 0;
+    uint8_t ext = answer ? PQ3_MSG_CT : 0;
+    *fresh_offer = 0;
+    if (s->flags & PQ3_ST_SEND)
+        return chain_ext(s->send_ext, s->ns);
+    if (s->flags & PQ3_ST_MY_OFFER) {
+        ext |= PQ3_MSG_EK;
+    } else if (offer_due(answer ? 0 : s->pq_count, answer ? now : s->pq_time, p, now)) {
+        ext |= PQ3_MSG_EK;
+        *fresh_offer = 1;
+    }
+    return ext;
 }
 
-/* Derives the message keys of indices from..to-1 of chain ck (advancing ck)
- * and keeps the last `keep` of them in the store's unused tail; *added
- * counts the slots written (§13.1). */
-static pq3_err skip_keys(pq3_kdf *k, uint8_t ck[32], const uint8_t rk[32], uint32_t from,
-                         uint32_t to, uint32_t keep, pq3_skipped *sk, uint32_t *added,
-                         uint64_t now)
-{
-    uint8_t lost[32];
-    pq3_err err = PQ3_OK;
-    for (uint32_t i = from; i < to; i++) {
-        pq3_skipped_key *e;
-        if (to - i > keep) {
-            /* an older key beyond the bound: derived only to advance ck */
-            if ((err = pq3_kdf_chain(k, lost, ck)) != PQ3_OK)
-                break;
-            continue;
-        }
-        e = &sk->keys[sk->count + *added];
-        (*added)++; /* counted first: a failure below still gets wiped */
-        if ((err = pq3_kdf_chain(k, e->mk, ck)) != PQ3_OK)
-            break;
-        memcpy(e->ratchet_key, rk, 32);
-        e->index = i;
-        e->time = now;
-    }
-    pq3_wipe(lost, sizeof lost);
-    return err;
-}
-
-/* Whether rk is the ratchet key of one of the ended peer chains we
- * remember (§13 step 3, §14). */
-static int recent_peer_key(const pq3_session *w, const uint8_t rk[32])
-{
-    for (uint32_t i = 0; i < w->prev_peer_count && i < PQ3_PREV_PEER_KEYS; i++)
-        if (memcmp(w->prev_peer_pubs[i], rk, 32) == 0) /* public data */
-            return 1;
-    return 0;
-}
-
-/* Remembers the ratchet key of the peer chain that ends, newest first; the
- * oldest beyond PQ3_PREV_PEER_KEYS is forgotten (§14, §18). */
-static void remember_peer_key(pq3_session *w, const uint8_t rk[32])
-{
-    uint32_t n = w->prev_peer_count < PQ3_PREV_PEER_KEYS ? w->prev_peer_count
-                                                         : PQ3_PREV_PEER_KEYS - 1;
-    memmove(w->prev_peer_pubs[1], w->prev_peer_pubs[0], (size_t)n * 32);
-    memcpy(w->prev_peer_pubs[0], rk, 32);
-    w->prev_peer_count = (uint8_t)(n + 1);
-    w->flags |= PQ3_ST_RECV2;
-}
-
-/* The stored key of a late message (§13.1): PQ3_ERR_REPLAY when none is
- * kept (used already, or never skipped), PQ3_ERR_EXPIRED when it is past
- * max_age. The search is on public data; the key is copied from the slot
- * it names. */
-static pq3_err take_stored(const pq3_skipped *sk, const uint8_t rk[32], uint32_t index,
-                           uint64_t now, uint8_t mk[32], long *used)
-{
-    long i = pq3_skipped_find(sk, rk, index);
-    if (i < 0)
-        return PQ3_ERR_REPLAY;
-    if (pq3_skipped_expired(sk, &sk->keys[i], now))
-        return PQ3_ERR_EXPIRED;
-    memcpy(mk, sk->keys[i].mk, 32);
-    *used = i;
-    return PQ3_OK;
-}
-
-/* ---- session start, responder (§10.3, §10.4) ------------------------------ */
-
-pq3_err pq3_session_accept(pq3_session *s, const pq3_device_cert *self,
-                           const pq3_device_cert *peer, const pq3_prekey_secret *prekey,
-                           uint64_t now, const uint8_t *msg, size_t msg_len, uint8_t *body,
-                           size_t body_cap, pq3_opened *info)
-{
-    return pq3_session_accept_ex(s, NULL, NULL, self, peer, prekey, now, msg, msg_len, body,
-                                 body_cap, info);
-}
-
-pq3_err pq3_session_accept_ex(pq3_session *s, pq3_skipped *sk, pq3_start_cache *cache,
-                              const pq3_device_cert *self, const pq3_device_cert *peer,
-                              const pq3_prekey_secret *prekey, uint64_t now, const uint8_t *msg,
-                              size_t msg_len, uint8_t *body, size_t body_cap, pq3_opened *info)
-{
-    pq3_session w;
-    pq3_msg_view v;
-    pq3_opened inf;
-    uint8_t ss_kem[32], ss_ecdh[32], mk[32], start_id[48];
-    pq3_kdf k = { NULL };
-    pq3_iov dst[6];
-    const pq3_prekey_bundle *b;
-    uint32_t added = 0, keep = 0;
-    pq3_err err;
-
-    if (s == NULL || self == NULL || peer == NULL || prekey == NULL || info == NULL ||
-        body == NULL || !peer->verified || (msg == NULL && msg_len > 0))
-        return PQ3_ERR_ARG;
-    b = &prekey->bundle;
-    /* public data */
-    if (cache != NULL && memcmp(cache->prekey_hash, b->hash, PQ3_PREKEY_HASH_BYTES) != 0)
-        return PQ3_ERR_ARG;
-    memset(&w, 0, sizeof w);
-    memset(&inf, 0, sizeof inf);
-    memset(mk, 0, sizeof mk);
-    /* 1. decode */
-    if ((err = pq3_msg_decode(&v, msg, msg_len)) != PQ3_OK)
-        goto cleanup;
-    if (body_cap < v.ctext_len) {
-        err = PQ3_ERR_BUFFER;
-        goto cleanup;
-    }
-    /* 2. version */
-    if ((err = pq3_cert_common_version(&w.version, self, peer)) != PQ3_OK)
-        goto cleanup;
-    if (v.version != w.version) {
-        err = PQ3_ERR_VERSION;
-        goto cleanup;
-    }
-    /* 3. START */
-    if (!(v.flags & PQ3_MSG_START)) {
-        err = PQ3_ERR_DECODE;
-        goto cleanup;
-    }
-    /* 4. signature, before anything else is looked at */
-    party_from_cert(&w.self, self);
-    party_from_cert(&w.peer, peer);
-    w.peer_auth = peer->auth_key;
-    if ((err = pq3_session_sids(&w)) != PQ3_OK ||
-        (err = verify_msg(&w.peer_auth, w.sidd_recv, &v, msg)) != PQ3_OK)
-        goto cleanup;
-    /* 5. the prekey, 6. its grace window */
-    if (memcmp(v.prekey_hash, b->hash, PQ3_PREKEY_HASH_BYTES) != 0) { /* public data */
-        err = PQ3_ERR_UNKNOWN;
-        goto cleanup;
-    }
-    if (now >= b->expires && now - b->expires >= PQ3_PREKEY_GRACE) {
-        err = PQ3_ERR_EXPIRED;
-        goto cleanup;
-    }
-    /* 7. the replay cache (§10.4): SHA-384(E || ct0) */
-    {
-        uint8_t id_in[32 + PQ3_MLKEM1024_CT_BYTES]; /* public bytes of the message */
-        memcpy(id_in, v.ratchet_key, 32);
-        memcpy(id_in + 32, v.ct0, PQ3_MLKEM1024_CT_BYTES);
-        if ((err = pq3_sha384(start_id, id_in, sizeof id_in)) != PQ3_OK)
-            goto cleanup;
-    }
-    if (cache != NULL) {
-        if (pq3_start_cache_has(cache, start_id)) {
-            err = PQ3_ERR_REPLAY;
-            goto cleanup;
-        }
-        if (cache->count >= cache->max) {
-            err = PQ3_ERR_LIMIT;
-            goto cleanup;
-        }
-    }
-    /* 8. position: previous chain length 0; messages before this one of
-     * the first chain are skipped (§13.1) */
-    if (v.pn != 0) {
-        err = PQ3_ERR_UNKNOWN;
-        goto cleanup;
-    }
-    if ((err = plan_new(sk, v.index, &keep)) != PQ3_OK)
-        goto cleanup;
-    /* 9. keys */
-    memcpy(w.peer_pub, v.ratchet_key, 32);
-    if ((err = pq3_ecdh_import(&w.peer_point, w.peer_pub)) != PQ3_OK)
-        goto cleanup;
-    if (v.ek != NULL && (err = pq3_mlkem768_check_ek(v.ek)) != PQ3_OK)
-        goto cleanup;
-    /* 10. the same derivation as the initiator */
-    if ((err = pq3_kdf_init(&k)) != PQ3_OK ||
-        (err = pq3_mlkem1024_decaps(ss_kem, v.ct0, prekey->kem_dk)) != PQ3_OK ||
-        (err = pq3_ecdh_derive(ss_ecdh, prekey->ecdh_priv, &w.peer_point)) != PQ3_OK)
-        goto cleanup;
-    start_transcript(dst, w.sidd_recv, b->ecdh_pub, v.ratchet_key, v.ct0, b->kem_ek);
-    if ((err = pq3_kdf_root(&k, w.rk, w.ckr, zero32, ss_ecdh, ss_kem, dst, 6)) != PQ3_OK)
-        goto cleanup;
-    /* 11. skipped keys, the message key, mki, decryption */
-    if (v.index > 0 &&
-        (err = skip_keys(&k, w.ckr, v.ratchet_key, 0, v.index, keep, sk, &added, now)) != PQ3_OK)
-        goto cleanup;
-    if ((err = pq3_kdf_chain(&k, mk, w.ckr)) != PQ3_OK ||
-        (err = open_payload(&k, mk, &v, body, &inf)) != PQ3_OK)
-        goto cleanup;
-    /* The session. */
-    w.flags = PQ3_ST_RECV;
-    if (inf.content_type == PQ3_CONTENT_MESSAGE)
-        w.flags |= PQ3_ST_PEER_APP; /* §16.1: a receipt is owed */
-    w.nr = v.index + 1;
-    w.peer_pn = 0;
-    w.recv_ext = PQ3_MSG_START;
-    memcpy(w.session_id, v.ratchet_key, 32);
-    if ((err = mandatory_digest(w.recv_digest, &v)) != PQ3_OK) {
-        pq3_wipe(body, v.ctext_len);
-        goto cleanup;
-    }
-    if (v.ek != NULL) {
-        memcpy(w.peer_ek, v.ek, sizeof w.peer_ek);
-        w.flags |= PQ3_ST_PEER_OFFER;
-        inf.kem_offered = 1;
-    }
-    w.pq_time = now;
-    inf.new_chain = 1;
-    inf.kem_completed = 1;
-    inf.keys_stored = added;
-    *s = w;
-    if (sk != NULL)
-        inf.keys_evicted = pq3_skipped_commit(sk, added, -1, now);
-    if (cache != NULL)
-        memcpy(cache->entries[cache->count++], start_id, 48);
-    *info = inf;
-
-cleanup:
-    pq3_kdf_free(&k);
-    pq3_wipe(&w, sizeof w);
-    pq3_wipe(ss_kem, sizeof ss_kem);
-    pq3_wipe(ss_ecdh, sizeof ss_ecdh);
-    pq3_wipe(mk, sizeof mk);
-    if (err != PQ3_OK) {
-        pq3_skipped_rollback(sk, added);
-        pq3_wipe(s, sizeof *s);
-        if (v.ctext != NULL && body_cap >= v.ctext_len)
-            pq3_wipe(body, v.ctext_len);
-    }
-    return err;
-}
-
-/* ---- sealing (§12) ------------------------------------------------------- */
-
-/* §11.3: whether a direction change now offers a new ML-KEM-768 key. */
-static int should_offer(const pq3_session *w, const pq3_rekey_policy *p, uint64_t now)
-{
-    uint64_t age = now > w->pq_time ? now - w->pq_time : 0;
-    if (w->flags & PQ3_ST_MY_OFFER)
-        return 0;
-    return age >= p->max_age || (!p->constrained && w->pq_count >= p->max_messages);
-}
-
-/* §11.2, sender side: new ratchet key, optional ML-KEM answer and offer. */
-static pq3_err direction_change(pq3_kdf *k, pq3_session *w, const pq3_rekey_policy *p,
-                                uint64_t now, const pq3_rng *rng)
+/* §11.2, sender side: new ratchet key, the ML-KEM answer when the peer
+ * offered, a fresh offer when next_ext decided one. */
+static pq3_err direction_change(pq3_kdf *k, pq3_session *w, int fresh_offer, uint64_t now,
+                                const pq3_rng *rng)
 {
     uint8_t priv[32], pub[32], m[32], ss_kem[32], ss_ecdh[32], seed[64];
     uint8_t ct[PQ3_MLKEM768_CT_BYTES];
     int answer = (w->flags & PQ3_ST_PEER_OFFER) != 0;
     pq3_iov dst[6];
+    size_t n;
     pq3_err err;
 
     /* 1. fresh ratchet key; 2. encapsulate to the peer's offer; 3. ECDH */
@@ -515,22 +164,10 @@ static pq3_err direction_change(pq3_kdf *k, pq3_session *w, const pq3_rekey_poli
         goto cleanup;
     if ((err = pq3_ecdh_derive(ss_ecdh, priv, &w->peer_point)) != PQ3_OK)
         goto cleanup;
-    /* 4. dst = sidd(sender->receiver) || L_RATCHET || P || N [|| ct || ek] */
-    dst[0].p = w->sidd_send;
-    dst[0].len = 48;
-    dst[1].p = (const uint8_t *)PQ3_L_RATCHET;
-    dst[1].len = sizeof PQ3_L_RATCHET - 1;
-    dst[2].p = w->peer_pub;
-    dst[2].len = 32;
-    dst[3].p = pub;
-    dst[3].len = 32;
-    dst[4].p = ct;
-    dst[4].len = sizeof ct;
-    dst[5].p = w->peer_ek;
-    dst[5].len = sizeof w->peer_ek;
-    /* 5. */
-    if ((err = pq3_kdf_root(k, w->rk, w->cks, w->rk, ss_ecdh, answer ? ss_kem : NULL, dst,
-                            answer ? 6 : 4)) != PQ3_OK)
+    /* 4. the transcript; 5. the root step */
+    n = ratchet_transcript(dst, w->sidd_send, w->peer_pub, pub, answer ? ct : NULL, w->peer_ek);
+    if ((err = pq3_kdf_root(k, w->rk, w->cks, w->rk, ss_ecdh, answer ? ss_kem : NULL, dst, n)) !=
+        PQ3_OK)
         goto cleanup;
     memcpy(w->my_priv, priv, 32);
     memcpy(w->my_pub, pub, 32);
@@ -549,16 +186,15 @@ static pq3_err direction_change(pq3_kdf *k, pq3_session *w, const pq3_rekey_poli
         w->pq_time = now;
     }
     /* 6. an offer still unanswered is sent again (§11.4: its answer shows
-     * it arrived); otherwise the policy decides on a new one */
-    if (w->flags & PQ3_ST_MY_OFFER) {
-        w->send_ext |= PQ3_MSG_EK;
-    } else if (should_offer(w, p, now)) {
+     * it arrived); a fresh one is made when the policy calls for it */
+    if (fresh_offer) {
         if ((err = pq3_random(rng, seed, sizeof seed)) != PQ3_OK ||
             (err = pq3_mlkem768_keypair_derand(w->my_ek, w->my_dk, seed, seed + 32)) != PQ3_OK)
             goto cleanup;
         w->flags |= PQ3_ST_MY_OFFER;
-        w->send_ext |= PQ3_MSG_EK;
     }
+    if (w->flags & PQ3_ST_MY_OFFER)
+        w->send_ext |= PQ3_MSG_EK;
 
 cleanup:
     pq3_wipe(priv, sizeof priv);
@@ -570,15 +206,83 @@ cleanup:
     return err;
 }
 
-/* §11.4: the chain's mandatory extension (START or CT) is on every message
- * of the chain, which lasts until the peer's answer acknowledges it; an
- * offered ek is on the chain's first message (and on the first message of
- * every later chain of ours while it is unanswered). */
-static uint8_t chain_ext(uint8_t send_ext, uint32_t index)
+/* Remembers the ratchet key of the peer chain that ends, newest first; the
+ * oldest beyond PQ3_PREV_PEER_KEYS is forgotten (§14, §18). */
+static void remember_peer_key(pq3_session *w, const uint8_t rk[32])
 {
-    return (uint8_t)((send_ext & (PQ3_MSG_START | PQ3_MSG_CT)) |
-                     (index == 0 ? (send_ext & PQ3_MSG_EK) : 0));
+    uint32_t n = w->prev_peer_count < PQ3_PREV_PEER_KEYS ? w->prev_peer_count
+                                                         : PQ3_PREV_PEER_KEYS - 1;
+    memmove(w->prev_peer_pubs[1], w->prev_peer_pubs[0], (size_t)n * 32);
+    memcpy(w->prev_peer_pubs[0], rk, 32);
+    w->prev_peer_count = (uint8_t)(n + 1);
+    w->flags |= PQ3_ST_RECV2;
 }
+
+/*
+ * §13 step 3, a new peer chain, receiver side: the mirror of
+ * direction_change. Decapsulates the answer to our offer, the ECDH with the
+ * peer's new key `their`, the root step over the same transcript, and the
+ * new receiving chain; our sending chain ends (§13 step 6). The caller has
+ * checked the message and kept the ending chain's keys.
+ */
+static pq3_err ratchet_receive(pq3_kdf *k, pq3_session *w, const pq3_msg_view *v,
+                               const pq3_ecdh_peer *their, pq3_opened *inf)
+{
+    uint8_t ss_kem[32], ss_ecdh[32];
+    pq3_iov dst[6];
+    size_t n;
+    pq3_err err;
+
+    memset(ss_kem, 0, sizeof ss_kem);
+    if (v->ct != NULL && (err = pq3_mlkem768_decaps(ss_kem, v->ct, w->my_dk)) != PQ3_OK)
+        goto cleanup;
+    if ((err = pq3_ecdh_derive(ss_ecdh, w->my_priv, their)) != PQ3_OK)
+        goto cleanup;
+    n = ratchet_transcript(dst, w->sidd_recv, w->my_pub, v->ratchet_key, v->ct, w->my_ek);
+    if ((err = pq3_kdf_root(k, w->rk, w->ckr, w->rk, ss_ecdh, v->ct != NULL ? ss_kem : NULL, dst,
+                            n)) != PQ3_OK ||
+        (err = pq3_msg_mandatory_digest(w->recv_digest, v)) != PQ3_OK)
+        goto cleanup;
+    /* The previous peer key is remembered only when a receiving chain
+     * existed (§13 step 6). */
+    if (w->flags & PQ3_ST_RECV)
+        remember_peer_key(w, w->peer_pub);
+    memcpy(w->peer_pub, v->ratchet_key, 32);
+    w->peer_point = *their;
+    w->peer_pn = v->pn;
+    w->nr = 0;
+    w->recv_ext = v->flags & PQ3_MSG_CT;
+    w->flags |= PQ3_ST_RECV;
+    w->flags &= (uint8_t)~PQ3_ST_SEND;
+    w->pns = w->ns;
+    w->ns = 0;
+    w->send_ext = 0;
+    pq3_wipe(w->cks, sizeof w->cks);
+    pq3_wipe(w->my_priv, sizeof w->my_priv);
+    pq3_wipe(w->my_pub, sizeof w->my_pub);
+    pq3_wipe(w->start_hash, sizeof w->start_hash);
+    pq3_wipe(w->start_ct, sizeof w->start_ct);
+    pq3_wipe(w->chain_ct, sizeof w->chain_ct);
+    if (v->ct != NULL) {
+        w->flags &= (uint8_t)~PQ3_ST_MY_OFFER;
+        pq3_wipe(w->my_dk, sizeof w->my_dk);
+        pq3_wipe(w->my_ek, sizeof w->my_ek);
+        inf->kem_completed = 1;
+    }
+    if (v->ek != NULL) {
+        memcpy(w->peer_ek, v->ek, sizeof w->peer_ek);
+        w->flags |= PQ3_ST_PEER_OFFER;
+        inf->kem_offered = 1;
+    }
+    inf->new_chain = 1;
+
+cleanup:
+    pq3_wipe(ss_kem, sizeof ss_kem);
+    pq3_wipe(ss_ecdh, sizeof ss_ecdh);
+    return err;
+}
+
+/* ---- sealing (§12) ------------------------------------------------------- */
 
 pq3_err pq3_session_seal(pq3_session *s, const pq3_signer *signer,
                          const pq3_rekey_policy *policy, uint64_t now, const pq3_rng *rng,
@@ -590,9 +294,11 @@ pq3_err pq3_session_seal(pq3_session *s, const pq3_signer *signer,
     pq3_rekey_policy pol = policy != NULL ? *policy : pq3_rekey_policy_default();
     pq3_kdf k = { NULL };
     pq3_writer wr;
-    uint8_t mk[32], x[48], mki[PQ3_MKI_BYTES], tbs[TBS_MSG_BYTES];
-    uint8_t flags, ext;
+    pq3_msg_header h;
+    uint8_t mk[32], x[48], mki[PQ3_MKI_BYTES], tbs[PQ3_MSG_TBS_BYTES];
     size_t need, ctext_len, off, plen;
+    int fresh_offer;
+    uint8_t ext;
     pq3_err err;
 
     if (s == NULL || signer == NULL || signer->sign == NULL || out_len == NULL ||
@@ -605,25 +311,13 @@ pq3_err pq3_session_seal(pq3_session *s, const pq3_signer *signer,
         return PQ3_ERR_STATE;
     if (memcmp(signer->pub, s->self.auth_pub, PQ3_ECDSA_PUB_BYTES) != 0) /* public data */
         return PQ3_ERR_ARG;
-    /* The size is known before any randomness is drawn: the extension of a
-     * new chain follows from the state and the policy alone. */
-    if (!(s->flags & PQ3_ST_SEND)) {
-        ext = (s->flags & PQ3_ST_PEER_OFFER) ? PQ3_MSG_CT : 0;
-        if ((s->flags & PQ3_ST_PEER_OFFER) != 0) {
-            pq3_session t = *s; /* counters as the answer leaves them */
-            t.pq_count = 0;
-            t.pq_time = now;
-            if ((s->flags & PQ3_ST_MY_OFFER) || should_offer(&t, &pol, now))
-                ext |= PQ3_MSG_EK;
-            pq3_wipe(&t, sizeof t);
-        } else if ((s->flags & PQ3_ST_MY_OFFER) || should_offer(s, &pol, now)) {
-            ext |= PQ3_MSG_EK;
-        }
-    } else {
-        ext = chain_ext(s->send_ext, s->ns);
-    }
+    /* §9.1: the last index a chain may use is 2^32 - 2; the chain ends with
+     * the peer's answer, never by wrapping to 0 (which would reuse keys). */
+    if ((s->flags & PQ3_ST_SEND) && s->ns == UINT32_MAX)
+        return PQ3_ERR_LIMIT;
+    ext = next_ext(s, &pol, now, &fresh_offer);
     ctext_len = pq3_padme_padded_size(body_len + 1);
-    need = PQ3_MSG_FIXED_BYTES + pq3_msg_ext_len(ext) + (ad_len > 0 ? 2 + ad_len : 0) + ctext_len;
+    need = pq3_msg_size(ext, ad_len, body_len);
     if (cap < need) {
         *out_len = need;
         return PQ3_ERR_BUFFER;
@@ -634,35 +328,34 @@ pq3_err pq3_session_seal(pq3_session *s, const pq3_signer *signer,
         goto cleanup;
     /* 1. direction change */
     if (!(w.flags & PQ3_ST_SEND) &&
-        (err = direction_change(&k, &w, &pol, now, rng)) != PQ3_OK)
+        (err = direction_change(&k, &w, fresh_offer, now, rng)) != PQ3_OK)
         goto cleanup;
     /* 2. extension flags (§11.4) */
-    ext = chain_ext(w.send_ext, w.ns);
-    flags = (uint8_t)(ext | (ad_len > 0 ? PQ3_MSG_AD : 0));
+    if (chain_ext(w.send_ext, w.ns) != ext) {
+        err = PQ3_ERR_STATE; /* next_ext and the direction change disagree: a bug */
+        goto cleanup;
+    }
     /* 3. keys */
     if ((err = pq3_kdf_chain(&k, mk, w.cks)) != PQ3_OK ||
         (err = pq3_kdf_message(&k, x, mki, mk)) != PQ3_OK)
         goto cleanup;
     /* 4. header (§9.1), then the payload encrypted in place */
+    memset(&h, 0, sizeof h);
+    h.version = w.version;
+    h.flags = (uint8_t)(ext | (ad_len > 0 ? PQ3_MSG_AD : 0));
+    h.ratchet_key = w.my_pub;
+    h.index = w.ns;
+    h.pn = w.pns;
+    h.prekey_hash = w.start_hash;
+    h.ct0 = w.start_ct;
+    h.ek = w.my_ek;
+    h.ct = w.chain_ct;
+    h.mki = mki;
+    h.ad = ad;
+    h.ad_len = ad_len;
+    h.ctext_len = ctext_len;
     pq3_writer_init(&wr, out, cap);
-    pq3_write_u8(&wr, w.version);
-    pq3_write_u8(&wr, PQ3_TYPE_MESSAGE);
-    pq3_write_u8(&wr, flags);
-    pq3_write_bytes(&wr, w.my_pub, 32);
-    pq3_write_u32(&wr, w.ns);
-    pq3_write_u32(&wr, w.pns);
-    if (flags & PQ3_MSG_START) {
-        pq3_write_bytes(&wr, w.start_hash, sizeof w.start_hash);
-        pq3_write_bytes(&wr, w.start_ct, sizeof w.start_ct);
-    }
-    if (flags & PQ3_MSG_EK)
-        pq3_write_bytes(&wr, w.my_ek, sizeof w.my_ek);
-    if (flags & PQ3_MSG_CT)
-        pq3_write_bytes(&wr, w.chain_ct, sizeof w.chain_ct);
-    pq3_write_bytes(&wr, mki, sizeof mki);
-    if (ad_len > 0)
-        pq3_write_vec16(&wr, ad, ad_len, PQ3_MAX_AD);
-    pq3_write_u32(&wr, (uint32_t)ctext_len);
+    pq3_msg_write_header(&wr, &h);
     if ((err = pq3_writer_end(&wr, &off)) != PQ3_OK)
         goto cleanup;
     if (off + ctext_len + PQ3_ECDSA_SIG_BYTES != need) {
@@ -677,17 +370,18 @@ pq3_err pq3_session_seal(pq3_session *s, const pq3_signer *signer,
         goto cleanup;
     off += ctext_len;
     /* 5. signature over label, SID and every byte before it */
-    if ((err = msg_tbs(tbs, w.sidd_send, out, off)) != PQ3_OK ||
-        (err = signer->sign(signer->ctx, out + off, tbs, sizeof tbs)) != PQ3_OK)
+    if ((err = pq3_msg_tbs(tbs, w.sidd_send, out, off)) != PQ3_OK ||
+        (err = pq3_sign_checked(signer, out + off, tbs, sizeof tbs)) != PQ3_OK)
         goto cleanup;
     /* 6. counters, index */
     if (w.ns == 0 && (w.send_ext & (PQ3_MSG_START | PQ3_MSG_CT))) {
         w.pq_count = 0;
         w.pq_time = now;
     } else {
-        w.pq_count = count_up(w.pq_count);
+        w.pq_count = pq3_count_up(w.pq_count);
     }
     w.ns++;
+    w.generation++;
     *out_len = need;
     *s = w;
 
@@ -704,6 +398,26 @@ cleanup:
 
 /* ---- opening (§13, §13.1) ------------------------------------------------ */
 
+/* A gap of n indices on the peer's current chain (§13.1): all n keys are
+ * kept, so n over max_jump is PQ3_ERR_LIMIT (the session goes on with the
+ * peer's next chain, which follows our next message). */
+static pq3_err check_gap(const pq3_skipped *sk, uint32_t n)
+{
+    if (n > 0 && (sk == NULL || n > sk->max_jump))
+        return PQ3_ERR_LIMIT;
+    return PQ3_OK;
+}
+
+/* Whether rk is the ratchet key of one of the ended peer chains we
+ * remember (§13 step 3, §14). */
+static int recent_peer_key(const pq3_session *w, const uint8_t rk[32])
+{
+    for (uint32_t i = 0; i < w->prev_peer_count && i < PQ3_PREV_PEER_KEYS; i++)
+        if (memcmp(w->prev_peer_pubs[i], rk, 32) == 0) /* public data */
+            return 1;
+    return 0;
+}
+
 pq3_err pq3_session_open(pq3_session *s, uint64_t now, const uint8_t *msg, size_t msg_len,
                          uint8_t *body, size_t body_cap, pq3_opened *info)
 {
@@ -713,16 +427,7 @@ pq3_err pq3_session_open(pq3_session *s, uint64_t now, const uint8_t *msg, size_
 pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now, const uint8_t *msg,
                             size_t msg_len, uint8_t *body, size_t body_cap, pq3_opened *info)
 {
-    pq3_session w;
     pq3_msg_view v;
-    pq3_opened inf;
-    pq3_ecdh_peer their;
-    uint8_t ss_kem[32], ss_ecdh[32], digest[48], mk[32];
-    pq3_kdf k = { NULL };
-    pq3_iov dst[6];
-    uint32_t added = 0;
-    long used = -1;
-    int current = 0;
     pq3_err err;
 
     if (s == NULL || info == NULL || body == NULL || (msg == NULL && msg_len > 0))
@@ -737,9 +442,32 @@ pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now, const
     if (body_cap < v.ctext_len)
         return PQ3_ERR_BUFFER;
     /* 2. the signature, before any chain state is consulted */
-    if ((err = verify_msg(&s->peer_auth, s->sidd_recv, &v, msg)) != PQ3_OK)
+    if ((err = pq3_msg_verify(&s->peer_auth, s->sidd_recv, &v, msg)) != PQ3_OK)
         return err;
+    return pq3_session_open_verified(s, sk, now, &v, body, body_cap, info);
+}
 
+pq3_err pq3_session_open_verified(pq3_session *s, pq3_skipped *sk, uint64_t now,
+                                  const pq3_msg_view *vp, uint8_t *body, size_t body_cap,
+                                  pq3_opened *info)
+{
+    const pq3_msg_view v = *vp;
+    pq3_session w;
+    pq3_opened inf;
+    pq3_ecdh_peer their;
+    uint8_t digest[48], mk[32];
+    pq3_kdf k = { NULL };
+    uint32_t added = 0;
+    long used = -1;
+    int current = 0;
+    pq3_err err;
+
+    if (s->version != PQ3_PROTOCOL_VERSION)
+        return PQ3_ERR_STATE;
+    if (v.version != s->version)
+        return PQ3_ERR_VERSION;
+    if (body_cap < v.ctext_len)
+        return PQ3_ERR_BUFFER;
     memset(&inf, 0, sizeof inf);
     memset(mk, 0, sizeof mk);
     w = *s;
@@ -754,14 +482,15 @@ pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now, const
             goto cleanup;
         }
         if ((v.flags & (PQ3_MSG_START | PQ3_MSG_CT)) != w.recv_ext ||
-            (err = mandatory_digest(digest, &v)) != PQ3_OK ||
+            (err = pq3_msg_mandatory_digest(digest, &v)) != PQ3_OK ||
             memcmp(digest, w.recv_digest, sizeof digest) != 0) { /* public data */
             if (err == PQ3_OK)
                 err = PQ3_ERR_VERIFY; /* the repeated extension must repeat exactly */
             goto cleanup;
         }
         if (v.index < w.nr) {
-            if ((err = take_stored(sk, v.ratchet_key, v.index, now, mk, &used)) != PQ3_OK)
+            if ((err = pq3_skipped_take(sk, w.session_id, v.ratchet_key, v.index, now, mk,
+                                        &used)) != PQ3_OK)
                 goto cleanup;
             inf.late = 1;
             /* §11.4: an offer on a late first message of the current chain
@@ -775,17 +504,19 @@ pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now, const
             }
         } else {
             if ((err = check_gap(sk, v.index - w.nr)) != PQ3_OK ||
-                (err = skip_keys(&k, w.ckr, w.peer_pub, w.nr, v.index, v.index - w.nr, sk,
-                                 &added, now)) != PQ3_OK ||
+                (err = pq3_skipped_derive(&k, sk, w.session_id, w.ckr, w.peer_pub, w.nr, v.index,
+                                          v.index - w.nr, &added, now)) != PQ3_OK ||
                 (err = pq3_kdf_chain(&k, mk, w.ckr)) != PQ3_OK)
                 goto cleanup;
             w.nr = v.index + 1;
         }
-    } else if (pq3_skipped_has_chain(sk, v.ratchet_key) || recent_peer_key(&w, v.ratchet_key)) {
+    } else if (pq3_skipped_has_chain(sk, w.session_id, v.ratchet_key) ||
+               recent_peer_key(&w, v.ratchet_key)) {
         /* A late message of an older peer chain: its key was kept, or it
          * was used, evicted or never skipped (§13.1); a copy is a replay,
          * found before any ECDH or ML-KEM work. */
-        if ((err = take_stored(sk, v.ratchet_key, v.index, now, mk, &used)) != PQ3_OK)
+        if ((err = pq3_skipped_take(sk, w.session_id, v.ratchet_key, v.index, now, mk, &used)) !=
+            PQ3_OK)
             goto cleanup;
         inf.late = 1;
     } else {
@@ -806,7 +537,7 @@ pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now, const
             err = PQ3_ERR_UNKNOWN;
             goto cleanup;
         }
-        if ((err = plan_new(sk, v.index, &keep_new)) != PQ3_OK)
+        if ((err = pq3_skipped_plan_new(sk, v.index, &keep_new)) != PQ3_OK)
             goto cleanup;
         /* §13.1: the ending chain keeps its max_jump most recent keys; a rest
          * beyond the walk bound keeps none (it is not derived at all); both
@@ -832,70 +563,20 @@ pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now, const
         }
         /* The rest of the ending peer chain is kept (§13.1). */
         if ((w.flags & PQ3_ST_RECV) && v.pn > have && v.pn - have <= PQ3_SKIPPED_MAX_WALK &&
-            (err = skip_keys(&k, w.ckr, w.peer_pub, have, v.pn, keep_end, sk, &added, now)) !=
-                PQ3_OK)
+            (err = pq3_skipped_derive(&k, sk, w.session_id, w.ckr, w.peer_pub, have, v.pn,
+                                      keep_end, &added, now)) != PQ3_OK)
             goto cleanup;
-        /* the mirror of §11.2 */
-        if (v.ct != NULL && (err = pq3_mlkem768_decaps(ss_kem, v.ct, w.my_dk)) != PQ3_OK)
-            goto cleanup;
-        if ((err = pq3_ecdh_derive(ss_ecdh, w.my_priv, &their)) != PQ3_OK)
-            goto cleanup;
-        dst[0].p = w.sidd_recv;
-        dst[0].len = 48;
-        dst[1].p = (const uint8_t *)PQ3_L_RATCHET;
-        dst[1].len = sizeof PQ3_L_RATCHET - 1;
-        dst[2].p = w.my_pub;
-        dst[2].len = 32;
-        dst[3].p = v.ratchet_key;
-        dst[3].len = 32;
-        dst[4].p = v.ct;
-        dst[4].len = PQ3_MLKEM768_CT_BYTES;
-        dst[5].p = w.my_ek;
-        dst[5].len = sizeof w.my_ek;
-        if ((err = pq3_kdf_root(&k, w.rk, w.ckr, w.rk, ss_ecdh, v.ct != NULL ? ss_kem : NULL,
-                                dst, v.ct != NULL ? 6 : 4)) != PQ3_OK)
-            goto cleanup;
-        if ((err = mandatory_digest(w.recv_digest, &v)) != PQ3_OK)
+        if ((err = ratchet_receive(&k, &w, &v, &their, &inf)) != PQ3_OK)
             goto cleanup;
         /* Messages of the new chain before this one are kept too. */
-        if ((err = skip_keys(&k, w.ckr, v.ratchet_key, 0, v.index, keep_new, sk, &added, now)) !=
-                PQ3_OK ||
+        if ((err = pq3_skipped_derive(&k, sk, w.session_id, w.ckr, v.ratchet_key, 0, v.index,
+                                      keep_new, &added, now)) != PQ3_OK ||
             (err = pq3_kdf_chain(&k, mk, w.ckr)) != PQ3_OK)
             goto cleanup;
-        /* The new peer chain: our sending chain ends (§13 step 6). */
-        if (w.flags & PQ3_ST_RECV)
-            remember_peer_key(&w, w.peer_pub);
-        memcpy(w.peer_pub, v.ratchet_key, 32);
-        w.peer_point = their;
-        w.peer_pn = v.pn;
         w.nr = v.index + 1;
-        w.recv_ext = v.flags & PQ3_MSG_CT;
-        w.flags |= PQ3_ST_RECV;
-        w.flags &= (uint8_t)~PQ3_ST_SEND;
-        w.pns = w.ns;
-        w.ns = 0;
-        w.send_ext = 0;
-        pq3_wipe(w.cks, sizeof w.cks);
-        pq3_wipe(w.my_priv, sizeof w.my_priv);
-        pq3_wipe(w.my_pub, sizeof w.my_pub);
-        pq3_wipe(w.start_hash, sizeof w.start_hash);
-        pq3_wipe(w.start_ct, sizeof w.start_ct);
-        pq3_wipe(w.chain_ct, sizeof w.chain_ct);
-        if (v.ct != NULL) {
-            w.flags &= (uint8_t)~PQ3_ST_MY_OFFER;
-            pq3_wipe(w.my_dk, sizeof w.my_dk);
-            pq3_wipe(w.my_ek, sizeof w.my_ek);
-            inf.kem_completed = 1;
-        }
-        if (v.ek != NULL) {
-            memcpy(w.peer_ek, v.ek, sizeof w.peer_ek);
-            w.flags |= PQ3_ST_PEER_OFFER;
-            inf.kem_offered = 1;
-        }
-        inf.new_chain = 1;
     }
     /* 4-5. mki, decryption */
-    if ((err = open_payload(&k, mk, &v, body, &inf)) != PQ3_OK)
+    if ((err = pq3_session_open_payload(&k, mk, &v, body, &inf)) != PQ3_OK)
         goto cleanup;
     /* §16.1: a receipt is owed for a peer chain with an application
      * message; a chain of receipts only owes none. */
@@ -908,8 +589,9 @@ pq3_err pq3_session_open_ex(pq3_session *s, pq3_skipped *sk, uint64_t now, const
         w.pq_count = 0;
         w.pq_time = now;
     } else {
-        w.pq_count = count_up(w.pq_count);
+        w.pq_count = pq3_count_up(w.pq_count);
     }
+    w.generation++;
     inf.keys_stored = added;
     *s = w;
     if (sk != NULL)
@@ -921,8 +603,6 @@ cleanup:
         pq3_skipped_rollback(sk, added);
     pq3_kdf_free(&k);
     pq3_wipe(&w, sizeof w);
-    pq3_wipe(ss_kem, sizeof ss_kem);
-    pq3_wipe(ss_ecdh, sizeof ss_ecdh);
     pq3_wipe(mk, sizeof mk);
     return err;
 }
@@ -952,9 +632,6 @@ pq3_err pq3_session_seal_receipt(pq3_session *s, const pq3_skipped *sk, const pq
                                  uint8_t *out, size_t cap, size_t *out_len)
 {
     uint8_t rb[PQ3_RECEIPT_BODY_BYTES];
-    uint32_t missing;
-    pq3_writer w;
-    size_t rb_len;
     pq3_err err;
 
     if (s == NULL || signer == NULL || out_len == NULL)
@@ -962,42 +639,15 @@ pq3_err pq3_session_seal_receipt(pq3_session *s, const pq3_skipped *sk, const pq
     if (!pq3_session_receipt_due(s, policy, now))
         return PQ3_ERR_LIMIT;
     /* §16.1: ratchet key of the peer chain, next index, missing below it */
-    missing = pq3_skipped_count_chain(sk, s->peer_pub);
-    pq3_writer_init(&w, rb, sizeof rb);
-    pq3_write_bytes(&w, s->peer_pub, 32);
-    pq3_write_u32(&w, s->nr);
-    pq3_write_u32(&w, missing);
-    if ((err = pq3_writer_end(&w, &rb_len)) != PQ3_OK)
+    if ((err = pq3_receipt_encode(rb, s->peer_pub, s->nr,
+                                  pq3_skipped_count_chain(sk, s->session_id, s->peer_pub))) !=
+        PQ3_OK)
         return err;
-    err = pq3_session_seal(s, signer, policy, now, rng, PQ3_CONTENT_RECEIPT, rb, rb_len, NULL, 0,
-                           out, cap, out_len);
+    err = pq3_session_seal(s, signer, policy, now, rng, PQ3_CONTENT_RECEIPT, rb, sizeof rb, NULL,
+                           0, out, cap, out_len);
     if (err == PQ3_OK)
         s->last_receipt = now;
     return err;
-}
-
-pq3_err pq3_receipt_parse(const uint8_t *body, size_t len, uint8_t ratchet_key[32],
-                          uint32_t *next_index, uint32_t *missing)
-{
-    pq3_reader r;
-    uint8_t rk[32];
-    uint32_t next, miss;
-    pq3_err err;
-
-    if (body == NULL || ratchet_key == NULL || next_index == NULL || missing == NULL)
-        return PQ3_ERR_ARG;
-
-    /* §16.1: ratchet key (32) || u32 next index || u32 missing, exactly. */
-    pq3_reader_init(&r, body, len);
-    pq3_read_bytes(&r, rk, sizeof rk);
-    next = pq3_read_u32(&r);
-    miss = pq3_read_u32(&r);
-    if ((err = pq3_reader_end(&r)) != PQ3_OK)
-        return err;
-    memcpy(ratchet_key, rk, sizeof rk);
-    *next_index = next;
-    *missing = miss;
-    return PQ3_OK;
 }
 
 void pq3_session_wipe(pq3_session *s)

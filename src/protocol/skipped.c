@@ -14,11 +14,22 @@
  * Entries stay in the order they were stored (removal shifts the rest
  * down), so among keys stored at the same `now` the first is the oldest.
  */
+#include "protocol/skipped.h"
+
 #include <string.h>
 
 #include "pq3/crypto.h"
 #include "protocol/codec.h"
-#include "protocol/session.h"
+
+static const uint8_t zero_tag[PQ3_SKIPPED_TAG_BYTES];
+
+/* A key belongs to the session with this tag, or to any session when it
+ * was loaded from format 1 (zero tag). Public data: plain compares. */
+static int owned(const pq3_skipped_key *e, const uint8_t tag[PQ3_SKIPPED_TAG_BYTES])
+{
+    return memcmp(e->session, tag, PQ3_SKIPPED_TAG_BYTES) == 0 ||
+           memcmp(e->session, zero_tag, PQ3_SKIPPED_TAG_BYTES) == 0;
+}
 
 static int bounds_ok(uint32_t max_jump, uint32_t max_keys, uint64_t max_age)
 {
@@ -66,36 +77,91 @@ uint32_t pq3_skipped_live(const pq3_skipped *sk, uint64_t now)
     return n;
 }
 
-/* Lookup by (ratchet key, index): public data, so an ordinary search. */
-long pq3_skipped_find(const pq3_skipped *sk, const uint8_t rk[32], uint32_t index)
+/* Lookup by (session, ratchet key, index): public data, an ordinary search. */
+static long find(const pq3_skipped *sk, const uint8_t tag[PQ3_SKIPPED_TAG_BYTES],
+                 const uint8_t rk[32], uint32_t index)
 {
     if (sk == NULL)
         return -1;
     for (uint32_t i = 0; i < sk->count; i++)
-        /* public data */
-        if (sk->keys[i].index == index && memcmp(sk->keys[i].ratchet_key, rk, 32) == 0)
+        if (sk->keys[i].index == index && memcmp(sk->keys[i].ratchet_key, rk, 32) == 0 &&
+            owned(&sk->keys[i], tag))
             return (long)i;
     return -1;
 }
 
-int pq3_skipped_has_chain(const pq3_skipped *sk, const uint8_t rk[32])
+int pq3_skipped_has_chain(const pq3_skipped *sk, const uint8_t tag[PQ3_SKIPPED_TAG_BYTES],
+                          const uint8_t rk[32])
 {
-    if (sk == NULL)
-        return 0;
-    for (uint32_t i = 0; i < sk->count; i++)
-        if (memcmp(sk->keys[i].ratchet_key, rk, 32) == 0) /* public data */
-            return 1;
-    return 0;
+    return pq3_skipped_count_chain(sk, tag, rk) > 0;
 }
 
-uint32_t pq3_skipped_count_chain(const pq3_skipped *sk, const uint8_t rk[32])
+uint32_t pq3_skipped_count_chain(const pq3_skipped *sk, const uint8_t tag[PQ3_SKIPPED_TAG_BYTES],
+                                 const uint8_t rk[32])
 {
     uint32_t n = 0;
     if (sk == NULL)
         return 0;
     for (uint32_t i = 0; i < sk->count; i++)
-        n += memcmp(sk->keys[i].ratchet_key, rk, 32) == 0; /* public data */
+        n += memcmp(sk->keys[i].ratchet_key, rk, 32) == 0 && owned(&sk->keys[i], tag);
     return n;
+}
+
+pq3_err pq3_skipped_plan_new(const pq3_skipped *sk, uint32_t n, uint32_t *keep)
+{
+    /* An index beyond the walk bound would make us derive unboundedly many
+     * keys. A new chain is never refused for a gap the walk covers: our
+     * sending chain goes on until the peer's next chain is opened, so
+     * refusing would wedge the session. */
+    *keep = 0;
+    if (n > 0 && (sk == NULL || n > PQ3_SKIPPED_MAX_WALK))
+        return PQ3_ERR_LIMIT;
+    if (n > 0)
+        *keep = n < sk->max_jump ? n : sk->max_jump;
+    return PQ3_OK;
+}
+
+pq3_err pq3_skipped_derive(pq3_kdf *k, pq3_skipped *sk, const uint8_t tag[PQ3_SKIPPED_TAG_BYTES],
+                           uint8_t ck[32], const uint8_t rk[32], uint32_t from, uint32_t to,
+                           uint32_t keep, uint32_t *added, uint64_t now)
+{
+    uint8_t lost[32];
+    pq3_err err = PQ3_OK;
+    for (uint32_t i = from; i < to; i++) {
+        pq3_skipped_key *e;
+        if (to - i > keep) {
+            /* an older key beyond the bound: derived only to advance ck */
+            if ((err = pq3_kdf_chain(k, lost, ck)) != PQ3_OK)
+                break;
+            continue;
+        }
+        e = &sk->keys[sk->count + *added];
+        (*added)++; /* counted first: a failure below still gets wiped */
+        if ((err = pq3_kdf_chain(k, e->mk, ck)) != PQ3_OK)
+            break;
+        memcpy(e->session, tag, PQ3_SKIPPED_TAG_BYTES);
+        memcpy(e->ratchet_key, rk, 32);
+        e->index = i;
+        e->time = now;
+    }
+    pq3_wipe(lost, sizeof lost);
+    return err;
+}
+
+pq3_err pq3_skipped_take(const pq3_skipped *sk, const uint8_t tag[PQ3_SKIPPED_TAG_BYTES],
+                         const uint8_t rk[32], uint32_t index, uint64_t now, uint8_t mk[32],
+                         long *used)
+{
+    /* The search is on public data; the key is copied from the slot it
+     * names. */
+    long i = find(sk, tag, rk, index);
+    if (i < 0)
+        return PQ3_ERR_REPLAY;
+    if (pq3_skipped_expired(sk, &sk->keys[i], now))
+        return PQ3_ERR_EXPIRED;
+    memcpy(mk, sk->keys[i].mk, 32);
+    *used = i;
+    return PQ3_OK;
 }
 
 static void remove_at(pq3_skipped *sk, uint32_t i)
@@ -118,11 +184,9 @@ static uint32_t oldest(const pq3_skipped *sk)
     return o;
 }
 
-uint32_t pq3_skipped_expire(pq3_skipped *sk, uint64_t now)
+static uint32_t expire(pq3_skipped *sk, uint64_t now)
 {
     uint32_t n = 0, i = 0;
-    if (sk == NULL)
-        return 0;
     while (i < sk->count) {
         if (pq3_skipped_expired(sk, &sk->keys[i], now)) {
             remove_at(sk, i);
@@ -134,20 +198,54 @@ uint32_t pq3_skipped_expire(pq3_skipped *sk, uint64_t now)
     return n;
 }
 
+pq3_err pq3_skipped_expire(pq3_skipped *sk, uint64_t now, uint32_t *erased)
+{
+    uint32_t n;
+    if (sk == NULL)
+        return PQ3_ERR_ARG;
+    n = expire(sk, now);
+    if (n > 0)
+        sk->generation++;
+    if (erased != NULL)
+        *erased = n;
+    return PQ3_OK;
+}
+
 uint32_t pq3_skipped_commit(pq3_skipped *sk, uint32_t added, long used, uint64_t now)
 {
-    uint32_t evicted = 0;
+    uint32_t evicted = 0, expired;
     sk->count += added;
     if (used >= 0)
         remove_at(sk, (uint32_t)used);
-    (void)pq3_skipped_expire(sk, now);
+    expired = expire(sk, now);
     /* §13.1: over max_keys, the oldest keys go (their messages are lost)
      * rather than the session refusing every later gap. */
     while (sk->count > sk->max_keys) {
         remove_at(sk, oldest(sk));
         evicted++;
     }
+    if (added > 0 || used >= 0 || expired > 0)
+        sk->generation++;
     return evicted;
+}
+
+uint32_t pq3_skipped_filter(pq3_skipped *sk, int (*keep)(const void *ctx, const pq3_skipped_key *e),
+                            const void *ctx)
+{
+    uint32_t kept = 0, old = sk->count;
+    for (uint32_t i = 0; i < old; i++) {
+        if (!keep(ctx, &sk->keys[i]))
+            continue;
+        if (kept != i)
+            memcpy(&sk->keys[kept], &sk->keys[i], sizeof sk->keys[0]);
+        kept++;
+    }
+    if (kept < old) {
+        pq3_wipe(&sk->keys[kept], (size_t)(old - kept) * sizeof sk->keys[0]);
+        sk->generation++;
+    }
+    sk->count = kept;
+    return old - kept;
 }
 
 void pq3_skipped_rollback(pq3_skipped *sk, uint32_t added)
@@ -175,16 +273,19 @@ pq3_err pq3_skipped_serialize(const pq3_skipped *sk, uint8_t *out, size_t cap, s
         return PQ3_ERR_ARG;
     if (!bounds_ok(sk->max_jump, sk->max_keys, sk->max_age) || sk->count > sk->max_keys)
         return PQ3_ERR_STATE;
+    /* §13.2, format 2 */
     pq3_writer_init(&w, out, cap);
-    pq3_write_u8(&w, PQ3_FORMAT_VERSION);
+    pq3_write_u8(&w, PQ3_SKIPPED_FORMAT_VERSION);
     pq3_write_u8(&w, PQ3_TYPE_SKIPPED);
     pq3_write_u32(&w, sk->max_jump);
     pq3_write_u32(&w, sk->max_keys);
     pq3_write_u64(&w, sk->max_age);
     pq3_write_u32(&w, sk->count);
     pq3_write_u32(&w, 0); /* reserved */
+    pq3_write_u64(&w, sk->generation);
     for (uint32_t i = 0; i < sk->count; i++) {
         const pq3_skipped_key *e = &sk->keys[i];
+        pq3_write_bytes(&w, e->session, PQ3_SKIPPED_TAG_BYTES);
         pq3_write_bytes(&w, e->ratchet_key, 32);
         pq3_write_u32(&w, e->index);
         pq3_write_u64(&w, e->time);
@@ -197,19 +298,28 @@ pq3_err pq3_skipped_serialize(const pq3_skipped *sk, uint8_t *out, size_t cap, s
     return err;
 }
 
+/* Format 1 (§13.2, previous): no generation, entries without a session tag. */
+#define V1_HEADER_BYTES 26
+#define V1_ENTRY_BYTES 76
+
 pq3_err pq3_skipped_deserialize(pq3_skipped *sk, const uint8_t *in, size_t len)
 {
     pq3_reader r;
     uint32_t max_jump, max_keys, count;
-    uint64_t max_age;
+    uint64_t max_age, generation = 0;
+    size_t header, entry, id_off, id_len;
+    int v1;
     pq3_err err;
 
     if (sk == NULL || (in == NULL && len > 0))
         return PQ3_ERR_ARG;
     if (len < 2)
         return PQ3_ERR_DECODE;
-    if (in[0] != PQ3_FORMAT_VERSION || in[1] != PQ3_TYPE_SKIPPED)
+    if ((in[0] != PQ3_SKIPPED_FORMAT_VERSION && in[0] != 1) || in[1] != PQ3_TYPE_SKIPPED)
         return PQ3_ERR_VERSION;
+    v1 = in[0] == 1;
+    header = v1 ? V1_HEADER_BYTES : PQ3_SKIPPED_HEADER_BYTES;
+    entry = v1 ? V1_ENTRY_BYTES : PQ3_SKIPPED_ENTRY_BYTES;
     pq3_reader_init(&r, in + 2, len - 2);
     max_jump = pq3_read_u32(&r);
     max_keys = pq3_read_u32(&r);
@@ -217,6 +327,8 @@ pq3_err pq3_skipped_deserialize(pq3_skipped *sk, const uint8_t *in, size_t len)
     count = pq3_read_u32(&r);
     if (pq3_read_u32(&r) != 0)
         pq3_reader_fail(&r, PQ3_ERR_DECODE);
+    if (!v1)
+        generation = pq3_read_u64(&r);
     if (r.err != PQ3_OK)
         return r.err;
     if (!bounds_ok(max_jump, max_keys, max_age))
@@ -224,15 +336,17 @@ pq3_err pq3_skipped_deserialize(pq3_skipped *sk, const uint8_t *in, size_t len)
     if (count > max_keys)
         return PQ3_ERR_LIMIT;
     /* The exact length is known now: check it before touching *sk. */
-    if (len != PQ3_SKIPPED_HEADER_BYTES + (size_t)count * PQ3_SKIPPED_ENTRY_BYTES)
+    if (len != header + (size_t)count * entry)
         return PQ3_ERR_DECODE;
-    /* Duplicates are checked on the input bytes, so *sk is written only when
-     * everything is valid. */
+    /* Duplicates (session tag, ratchet key, index) are checked on the
+     * input bytes, so *sk is written only when everything is valid. */
+    id_off = 0;
+    id_len = v1 ? 36 : PQ3_SKIPPED_TAG_BYTES + 36;
     for (uint32_t i = 0; i < count; i++) {
-        const uint8_t *a = in + PQ3_SKIPPED_HEADER_BYTES + (size_t)i * PQ3_SKIPPED_ENTRY_BYTES;
+        const uint8_t *a = in + header + (size_t)i * entry + id_off;
         for (uint32_t j = i + 1; j < count; j++) {
-            const uint8_t *b = in + PQ3_SKIPPED_HEADER_BYTES + (size_t)j * PQ3_SKIPPED_ENTRY_BYTES;
-            if (memcmp(a, b, 36) == 0) /* public data */
+            const uint8_t *b = in + header + (size_t)j * entry + id_off;
+            if (memcmp(a, b, id_len) == 0) /* public data */
                 return PQ3_ERR_DECODE;
         }
     }
@@ -241,8 +355,11 @@ pq3_err pq3_skipped_deserialize(pq3_skipped *sk, const uint8_t *in, size_t len)
     sk->max_keys = max_keys;
     sk->max_age = max_age;
     sk->count = count;
+    sk->generation = generation;
     for (uint32_t i = 0; i < count; i++) {
         pq3_skipped_key *e = &sk->keys[i];
+        if (!v1)
+            pq3_read_bytes(&r, e->session, PQ3_SKIPPED_TAG_BYTES);
         pq3_read_bytes(&r, e->ratchet_key, 32);
         e->index = pq3_read_u32(&r);
         e->time = pq3_read_u64(&r);

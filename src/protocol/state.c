@@ -10,6 +10,8 @@
 #include "protocol/session.h"
 
 #define EXT_MASK (PQ3_MSG_START | PQ3_MSG_EK | PQ3_MSG_CT)
+/* The previous state format, still read (§14). */
+#define PQ3_STATE_FORMAT_PREVIOUS 3
 #define ST_KNOWN (PQ3_ST_SEND | PQ3_ST_RECV | PQ3_ST_MY_OFFER | PQ3_ST_PEER_OFFER | \
                   PQ3_ST_INITIATOR | PQ3_ST_RECV2 | PQ3_ST_PEER_APP)
 
@@ -71,6 +73,7 @@ pq3_err pq3_session_serialize(const pq3_session *s, uint8_t *out, size_t cap, si
     pq3_write_u64(&w, s->pq_time);
     pq3_write_bytes(&w, s->session_id, sizeof s->session_id);
     pq3_write_u64(&w, s->last_receipt);
+    pq3_write_u64(&w, s->generation);
     if (s->flags & PQ3_ST_RECV2) {
         pq3_write_u8(&w, s->prev_peer_count);
         pq3_write_bytes(&w, s->prev_peer_pubs[0], (size_t)s->prev_peer_count * 32);
@@ -125,14 +128,18 @@ pq3_err pq3_session_deserialize(pq3_session *s, const uint8_t *in, size_t len)
     pq3_session w;
     pq3_reader r;
     uint8_t pub[32];
+    uint8_t format;
     pq3_err err;
 
     if (s == NULL || (in == NULL && len > 0))
         return PQ3_ERR_ARG;
     if (len < 3)
         return PQ3_ERR_DECODE;
-    if (in[0] != PQ3_STATE_FORMAT_VERSION || in[1] != PQ3_TYPE_STATE ||
-        in[2] != PQ3_PROTOCOL_VERSION)
+    /* The current format and the previous one (§14): format 3 has no
+     * generation; it loads as 0 and the first change makes it 1. */
+    format = in[0];
+    if ((format != PQ3_STATE_FORMAT_VERSION && format != PQ3_STATE_FORMAT_PREVIOUS) ||
+        in[1] != PQ3_TYPE_STATE || in[2] != PQ3_PROTOCOL_VERSION)
         return PQ3_ERR_VERSION;
     memset(&w, 0, sizeof w);
     pq3_reader_init(&r, in + 2, len - 2);
@@ -151,8 +158,10 @@ pq3_err pq3_session_deserialize(pq3_session *s, const uint8_t *in, size_t len)
     w.pq_time = pq3_read_u64(&r);
     pq3_read_bytes(&r, w.session_id, sizeof w.session_id);
     w.last_receipt = pq3_read_u64(&r);
+    if (format >= 4)
+        w.generation = pq3_read_u64(&r);
     if (w.flags & PQ3_ST_RECV2) {
-        /* format 3: 1..8 keys of ended peer chains, distinct, none the
+        /* formats 3, 4: 1..8 keys of ended peer chains, distinct, none the
          * current one (§14); ratchet keys are public data, plain compares */
         w.prev_peer_count = pq3_read_u8(&r);
         if (w.prev_peer_count == 0 || w.prev_peer_count > PQ3_PREV_PEER_KEYS)

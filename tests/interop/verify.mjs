@@ -104,7 +104,7 @@ for (const who of ['alice', 'bob'])
     'account_pub', 'device_priv', 'device_pub', 'versions', 'cert_created', 'cert_expires', 'certificate', 'sidd_send']);
 fieldsAre('prekey (A.4)', v.prekey, ['id', 'created', 'expires', 'rng', 'ecdh_priv', 'ecdh_pub', 'kem_ek', 'bundle', 'hash']);
 fieldsAre('start (A.5)', v.start, ['time', 'rng', 'ephemeral_pub', 'ct0', 'ss_ecdh', 'ss_kem', 'root', 'chain']);
-const A6 = ['step', 'sender', 'time', 'constrained', 'repeat_headers', 'content_type', 'plaintext', 'ad', 'rng',
+const A6 = ['step', 'sender', 'time', 'constrained', 'content_type', 'plaintext', 'ad', 'rng',
   'direction_change', 'kem', 'flags', 'wire', 'ss_ecdh', 'ss_kem', 'root', 'chain_before', 'chain_after',
   'message_key', 'mki', 'aes_key', 'aes_iv'];
 const bad = (v.messages || []).filter((m) => Object.keys(m).sort().join(' ') !== [...A6].sort().join(' '));
@@ -336,7 +336,7 @@ for (const rec of v.messages) {
 
   // Sender: seal per §12 with the recorded draws and a deterministic signer.
   const policy = { max_messages: v.policy.max_messages, max_age: v.policy.max_age,
-                   constrained: !!rec.constrained, repeat_headers: !!rec.repeat_headers };
+                   constrained: !!rec.constrained };
   if (parties[X]) {
     const rr = new Replay(rng, `message ${n} rng`);
     const sealed = attempt(`${tag} seal`, () => sess.seal(ctx, parties[X], {
@@ -438,6 +438,25 @@ for (const who of ['alice', 'bob']) {
     }
   }
   if (theirs) {
+    eq(`final state ${who} is format 4 (§14)`, 4, exp[0]);
+    // §14: format 3, the previous one, is read too: the same fields without
+    // the generation, which then reads as 0.
+    const genAt = 6 + (2 + theirs.self_handle.length + 49) + (2 + theirs.peer_handle.length + 49) + 32 + 4 + 32 + 4 + 8 + 32 + 8;
+    const v3 = concat(Uint8Array.of(3), exp.subarray(1, genAt), exp.subarray(genAt + 8));
+    const old = attempt(`final state ${who} as format 3 decodes`, () => sess.decodeState(v3));
+    if (old) {
+      eq(`final state ${who} as format 3: generation 0`, 0n, old.generation);
+      for (const k of Object.keys(theirs)) {
+        if (k === 'format' || k === 'generation') continue;
+        const a = theirs[k], b = old[k];
+        if (a instanceof Uint8Array && b instanceof Uint8Array) eq(`final state ${who} as format 3: field ${k}`, a, b);
+        else eq(`final state ${who} as format 3: field ${k}`, show(a), show(b));
+      }
+    }
+    for (const fv of [2, 5]) {
+      const t = exp.slice(); t[0] = fv;
+      expectErr(`final state ${who} with format version ${fv}`, () => sess.decodeState(t), 'VERSION');
+    }
     const t = exp.slice(); t[3] |= 0x80;
     expectErr(`final state ${who} with an undefined flag`, () => sess.decodeState(t), 'DECODE');
     expectErr(`final state ${who} truncated`, () => sess.decodeState(exp.subarray(0, exp.length - 1)), 'DECODE');

@@ -29,7 +29,7 @@ export function drawScalar(rng, why) {
 
 function identity(cert) { return { handle: cert.handle, deviceId: cert.deviceId, authKey: cert.authKey }; }
 
-function newState(version, self, peer, initiator) {
+export function newState(version, self, peer, initiator) {
   return {
     version, initiator,
     self: identity(self), peer: identity(peer),
@@ -39,6 +39,7 @@ function newState(version, self, peer, initiator) {
     recv: null, myOffer: null, peerOffer: null,
     pqCount: 0, pqTime: 0n,
     sessionId: null, lastReceipt: 0n, prevPeerRatchets: [], peerApp: false,
+    generation: 0n, // §14 (format 4): 1 when created, +1 per seal and open
   };
 }
 
@@ -60,6 +61,7 @@ export function startInitiator(ctx, selfCert, peerCert, bundleBytes, now, rng) {
   s.send = { ck, index: 0, extFlags: F.START, startHash: prim.sha384(bundleBytes), ct0, ct: null };
   s.myScalar = e; s.myPub = E; s.peerRatchet = B.ecdhPub; s.prevLen = 0; s.sessionId = E;
   completedPqStep(s, now);
+  s.generation = 1n;
   return { state: s, trace: { ephemeralPub: E, ct0, ssEcdh, ssKem, dst, rk, ck } };
 }
 
@@ -100,6 +102,7 @@ export function seal(ctx, state, { policy, now, rng, contentType, body, ad, sign
     if (ct) completedPqStep(s, now);
     if (s.myOffer) {                                                   // 11.2 step 6: unanswered offer sent again (§11.4)
       s.send.extFlags |= F.EK;
+      trace.kem = trace.kem ? 'answer+offer' : 'offer';                 // A.6: what the flags carry
     } else if (wantOffer(s, policy, now)) {
       const dz = rng.take(64, 'd‖z');
       s.myOffer = ctx.kem.keygen(768, dz);
@@ -128,6 +131,7 @@ export function seal(ctx, state, { policy, now, rng, contentType, body, ad, sign
   if (c.index === 0 && (flags & (F.START | F.CT))) completedPqStep(s, now); // step 6
   else countOne(s);
   c.ck = next; c.index += 1;
+  s.generation += 1n;
   Object.assign(trace, { rk: s.rk, chainAfter: next, mk, mki: k.mki, aesKey: k.key, aesIv: k.iv, flags, fields });
   return { state: s, wire, trace };
 }
@@ -145,7 +149,7 @@ function decryptWith(ck, msg) {
   return { contentType, body: payload.slice(1), mk, next, k };
 }
 
-function verifySig(siddSR, peerKey, wire) {
+export function verifySig(siddSR, peerKey, wire) {
   const why = prim.ecdsaVerify(peerKey, msgTbs(siddSR, wire), wire.subarray(wire.length - 64));
   if (why) fail('VERIFY', `message signature: ${why}`);
 }
@@ -179,13 +183,14 @@ export function startResponder(ctx, selfCert, peerCert, prekey, wire, now) {
   s.peerApp = d.contentType === 1; // §16.1: a receipt is owed for an application message
   if (msg.flags & F.EK) s.peerOffer = msg.ek;
   completedPqStep(s, now);
+  s.generation = 1n;
   return { state: s, contentType: d.contentType, body: d.body, ad: msg.ad,
            trace: { ssEcdh, ssKem, rk, chainBefore: ck, chainAfter: d.next, mk: d.mk, mki: d.k.mki,
                     aesKey: d.k.key, aesIv: d.k.iv, dst } };
 }
 
 // §11.4: SHA-384 of the mandatory extension (START: prekey hash ‖ ct0; CT).
-function mandatoryDigest(msg) {
+export function mandatoryDigest(msg) {
   if (msg.flags & F.START) return prim.sha384(concat(msg.prekeyHash, msg.ct0));
   if (msg.flags & F.CT) return prim.sha384(msg.ct);
   return null;
@@ -249,6 +254,7 @@ export function open(ctx, state, wire, now) {
   }
   if (msg.index === 0 && (msg.flags & (F.START | F.CT))) completedPqStep(s, now);
   else countOne(s);
+  s.generation += 1n;
   Object.assign(trace, { rk: s.rk, chainBefore: ck, chainAfter: d.next, mk: d.mk, mki: d.k.mki,
                          aesKey: d.k.key, aesIv: d.k.iv });
   return { state: s, contentType: d.contentType, body: d.body, ad: msg.ad, flags: msg.flags, trace };
@@ -265,11 +271,11 @@ export function serializeState(s) {
                 (s.prevPeerRatchets.length ? SF.RECV2 : 0) | (s.recv && s.peerApp ? SF.PEER_APP : 0);
   const sendExt = s.send ? s.send.extFlags : 0;
   const recvExt = s.recv ? s.recv.extFlags : 0;
-  const p = [u8(3), u8(4), u8(s.version), u8(flags), u8(sendExt), u8(recvExt),
+  const p = [u8(4), u8(4), u8(s.version), u8(flags), u8(sendExt), u8(recvExt),
     vec16(s.self.handle), s.self.deviceId, s.self.authKey,
     vec16(s.peer.handle), s.peer.deviceId, s.peer.authKey,
     s.rk, u32(s.prevLen), s.peerRatchet, u32(s.pqCount), u64(s.pqTime),
-    s.sessionId, u64(s.lastReceipt)];
+    s.sessionId, u64(s.lastReceipt), u64(s.generation)];
   if (s.prevPeerRatchets.length) p.push(u8(s.prevPeerRatchets.length), ...s.prevPeerRatchets);
   if (s.send) p.push(s.send.ck, u32(s.send.index), s.myScalar, s.myPub);
   if (s.recv) p.push(s.recv.ck, u32(s.recv.index), u32(s.recv.prevLen));
@@ -285,8 +291,10 @@ export function serializeState(s) {
 // comparison) with the structural and key checks the section lists.
 export function decodeState(buf) {
   const r = new Reader(buf, 'session state');
-  header(r, 0x04, 0x03); // state format 3 (§14)
-  const f = {};
+  // §14: format 4, and the previous format 3 (no generation: it reads as 0)
+  const format = buf.length > 0 && buf[0] === 0x03 ? 0x03 : 0x04;
+  header(r, 0x04, format);
+  const f = { format };
   f.protocol_version = r.u8('protocol version');
   if (f.protocol_version !== 1) fail('VERSION', `session state: protocol version ${f.protocol_version}`);
   const flags = f.state_flags = r.u8('state flags');
@@ -314,6 +322,7 @@ export function decodeState(buf) {
   f.pq_time = r.u64('pq_time');
   f.session_id = r.bytes(32, 'session id');
   f.last_receipt = r.u64('last receipt');
+  f.generation = format >= 4 ? r.u64('generation') : 0n;
   if (flags & SF.RECV2) {
     const n = r.u8('previous peer ratchet key count');
     if (n < 1 || n > PREV_PEER_KEYS) fail('DECODE', `session state: ${n} previous peer ratchet keys`);
