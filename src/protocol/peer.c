@@ -661,15 +661,21 @@ static pq3_err assemble(pq3_peer *p, const peer_parts *pp, int records)
         }
     }
     /* Its decoder leaves *p->store untouched on error, and nothing else can
-     * fail after it. */
-    if ((err = pq3_skipped_deserialize(&p->store, pp->store, pp->store_len)) != PQ3_OK)
+     * fail after it. Loading records over a valid container writes only what
+     * changes (the store's tail and the slots beyond count are zero in a
+     * valid container). */
+    err = records ? pq3_skipped_load_over(&p->store, pp->store, pp->store_len)
+                  : pq3_skipped_deserialize(&p->store, pp->store, pp->store_len);
+    if (err != PQ3_OK)
         goto out;
-    for (uint32_t i = 0; i < PQ3_PEER_MAX_SESSIONS; i++)
+    for (uint32_t i = records ? pp->count : 0; i < (records ? p->count : PQ3_PEER_MAX_SESSIONS);
+         i++)
         pq3_wipe(&p->slots[i], sizeof p->slots[i]);
     for (uint32_t i = 0; i < pp->count; i++) {
         pq3_peer_slot *slot = &p->slots[where[i]];
-        /* decoded once already: cannot fail now */
-        if (pq3_session_deserialize(&slot->session, pp->sess[i], pp->sess_len[i]) != PQ3_OK)
+        /* decoded and checked once already: decoded again without the key
+         * checks, which cannot fail now */
+        if (pq3_session_reload(&slot->session, pp->sess[i], pp->sess_len[i]) != PQ3_OK)
             pq3_wipe(&slot->session, sizeof slot->session);
         slot->active = pp->active[where[i]];
         slot->seq = pp->seq[where[i]];
@@ -761,7 +767,8 @@ pq3_err pq3_peer_load(pq3_peer *p, const uint8_t *header, size_t header_len,
     pq3_err err;
 
     if (p == NULL || (header == NULL && header_len > 0) || (store == NULL && store_len > 0) ||
-        (n_sessions > 0 && (sessions == NULL || session_lens == NULL)))
+        (n_sessions > 0 && (sessions == NULL || session_lens == NULL)) ||
+        p->count > PQ3_PEER_MAX_SESSIONS || p->store.count > PQ3_SKIPPED_CAP)
         return PQ3_ERR_ARG;
     for (size_t i = 0; i < n_sessions; i++)
         if (sessions[i] == NULL && session_lens[i] > 0)
