@@ -669,15 +669,11 @@ static pq3_err assemble(pq3_peer *p, const peer_parts *pp, int records)
         }
     }
     /* Its decoder leaves *p->store untouched on error, and nothing else can
-     * fail after it. Loading records over a valid container writes only what
-     * changes (the store's tail and the slots beyond count are zero in a
-     * valid container). */
-    err = records ? pq3_skipped_load_over(&p->store, pp->store, pp->store_len)
-                  : pq3_skipped_deserialize(&p->store, pp->store, pp->store_len);
-    if (err != PQ3_OK)
+     * fail after it. Loading over a container writes only what changes (in a
+     * container the store's tail and the slots beyond count are zero). */
+    if ((err = pq3_skipped_load_over(&p->store, pp->store, pp->store_len)) != PQ3_OK)
         goto out;
-    for (uint32_t i = records ? pp->count : 0; i < (records ? p->count : PQ3_PEER_MAX_SESSIONS);
-         i++)
+    for (uint32_t i = pp->count; i < p->count; i++)
         pq3_wipe(&p->slots[i], sizeof p->slots[i]);
     for (uint32_t i = 0; i < pp->count; i++) {
         pq3_peer_slot *slot = &p->slots[where[i]];
@@ -703,7 +699,8 @@ pq3_err pq3_peer_deserialize(pq3_peer *p, const uint8_t *in, size_t len)
     peer_parts pp;
     pq3_err err;
 
-    if (p == NULL || (in == NULL && len > 0))
+    if (p == NULL || (in == NULL && len > 0) || p->count > PQ3_PEER_MAX_SESSIONS ||
+        p->store.count > PQ3_SKIPPED_CAP)
         return PQ3_ERR_ARG;
     if (len < 2)
         return PQ3_ERR_DECODE;
