@@ -8,52 +8,6 @@
 #include "mlkem/poly.h"
 #include "mlkem/reduce.h"
 
-/* Eight d-bit values are exactly d bytes. They are packed into two 64-bit
- * words, lo (bits 0..63) and hi (bits 64..8d-1, only for d > 8). Called
- * with a constant d and unrolled, every shift below is a constant: straight
- * code, no loop over bits and no data-dependent control flow. */
-static inline void pack8(uint8_t *r, const uint32_t t[8], unsigned d)
-{
-    uint64_t lo = 0, hi = 0;
-    for (unsigned j = 0; j < 8; j++) {
-        unsigned s = d * j;
-        if (s < 64) {
-            lo |= (uint64_t)t[j] << s;
-            if (s + d > 64)
-                hi |= (uint64_t)t[j] >> (64 - s);
-        } else {
-            hi |= (uint64_t)t[j] << (s - 64);
-        }
-    }
-    for (unsigned b = 0; b < d && b < 8; b++)
-        r[b] = (uint8_t)(lo >> (8 * b));
-    for (unsigned b = 8; b < d; b++)
-        r[b] = (uint8_t)(hi >> (8 * (b - 8)));
-}
-
-/* The inverse: d bytes to eight d-bit values. */
-static inline void unpack8(uint32_t t[8], const uint8_t *a, unsigned d)
-{
-    const uint64_t mask = (1u << d) - 1;
-    uint64_t lo = 0, hi = 0;
-    for (unsigned b = 0; b < d && b < 8; b++)
-        lo |= (uint64_t)a[b] << (8 * b);
-    for (unsigned b = 8; b < d; b++)
-        hi |= (uint64_t)a[b] << (8 * (b - 8));
-    for (unsigned j = 0; j < 8; j++) {
-        unsigned s = d * j;
-        uint64_t v;
-        if (s < 64) {
-            v = lo >> s;
-            if (s + d > 64)
-                v |= hi << (64 - s);
-        } else {
-            v = hi >> (s - 64);
-        }
-        t[j] = (uint32_t)(v & mask);
-    }
-}
-
 /* Written as inline bodies called with a constant d so the compiler can
  * specialize the shifts for each width. */
 static inline void compress_pack(uint8_t *r, const pq3_poly *a, unsigned d)
@@ -62,7 +16,7 @@ static inline void compress_pack(uint8_t *r, const pq3_poly *a, unsigned d)
         uint32_t t[8];
         for (unsigned j = 0; j < 8; j++)
             t[j] = pq3_compress_d((uint16_t)pq3_caddq(a->c[8 * i + j]), d);
-        pack8(r + d * i, t, d);
+        pq3_pack8(r + d * i, t, d);
     }
 }
 
@@ -70,7 +24,7 @@ static inline void unpack_decompress(pq3_poly *r, const uint8_t *a, unsigned d)
 {
     for (unsigned i = 0; i < PQ3_MLKEM_N / 8; i++) {
         uint32_t t[8];
-        unpack8(t, a + d * i, d);
+        pq3_unpack8(t, a + d * i, d);
         for (unsigned j = 0; j < 8; j++)
             r->c[8 * i + j] = (int16_t)pq3_decompress_d((uint16_t)t[j], d);
     }
