@@ -180,6 +180,7 @@ static const pq3_session *current_session(const pq3_peer *p)
 
 int gm_load_peer(pq3_peer *p, const uint8_t *buf, size_t len)
 {
+    pq3_peer_init_default(p); /* a load writes over a container */
     return pq3_peer_deserialize(p, buf, len) == PQ3_OK;
 }
 

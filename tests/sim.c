@@ -510,6 +510,7 @@ static int capture_take(sim *w, sim_link *l, unsigned victim)
         w->st->setup_err = PQ3_ERR_NOMEM;
         return 1;
     }
+    pq3_peer_init_default(c->copy); /* a load writes over a container */
     if (pq3_peer_serialize(v->p, w->capture_buf, PQ3_PEER_MAX_BYTES, &n) != PQ3_OK ||
         pq3_peer_deserialize(c->copy, w->capture_buf, n) != PQ3_OK ||
         peer_size(c->copy) != n || (slot = current_slot(c->copy)) < 0) {

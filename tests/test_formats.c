@@ -130,7 +130,10 @@ static void check_current(const pq3tg_world *w, const pq3tg_blob *regen, int i)
         free(c);
     } else {
         pq3_peer *p = malloc(sizeof *p);
+        /* a load writes over a container, not over arbitrary memory */
         memset(p, 0xA5, sizeof *p);
+        CHECK_ERR(pq3_peer_deserialize(p, b, len), PQ3_ERR_ARG);
+        pq3_peer_init_default(p);
         CHECK_OK(err = pq3_peer_deserialize(p, b, len));
         if (err == PQ3_OK) {
             CHECKF(memcmp(p, w->peer, sizeof *p) == 0, "%s loads to another container",
@@ -263,6 +266,8 @@ static void check_peer1(int i)
     if (b == NULL || t == NULL || p == NULL || twin == NULL)
         goto out;
     CHECKF(b[0] == 1, "%s is not of format 1", previous[i].old);
+    pq3_peer_init_default(p);
+    pq3_peer_init_default(twin);
     CHECK_OK(err = pq3_peer_deserialize(p, b, len));
     CHECK_OK(pq3_peer_deserialize(twin, t, tlen));
     if (err != PQ3_OK)

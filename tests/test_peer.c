@@ -889,6 +889,7 @@ static void test_records(void)
 
     CHECK(r != NULL && old != NULL && c != NULL);
     CHECK(world_init(&w, 40));
+    pq3_peer_init_default(c); /* pq3_peer_load writes over a container */
     CHECK_OK(pq3_peer_start(w.ap, &w.alice.cert, &w.bob.cert, &w.bbundle, now, &w.alice.rng));
     CHECK_OK(seal(&w.a, now, "hi", &m[0], id));
     CHECK_OK(open_w(&w.b, now, &m[0], "hi", id));
@@ -919,7 +920,11 @@ static void test_records(void)
     }
     printf("records: a plain message received writes %zu bytes on average, %zu at most\n",
            plain > 0 ? total / (size_t)plain : 0, worst);
-    /* the records load into the same container */
+    /* the records load into the same container; not into memory that is
+     * no container */
+    c->count = PQ3_PEER_MAX_SESSIONS + 1;
+    CHECK_ERR(load(c, r), PQ3_ERR_ARG);
+    pq3_peer_init_default(c);
     CHECK_OK(load(c, r));
     CHECK(same(c, w.bp));
     write_seed(r);
@@ -927,12 +932,28 @@ static void test_records(void)
     CHECK_OK(seal(&w.a, now, "1", &m[1], id));
     CHECK_OK(seal(&w.a, now, "2", &m[2], id));
     memcpy(old, r, sizeof *old);
-    old->store = NULL;
+    old->store = malloc(PQ3_SKIPPED_MAX_BYTES);
+    CHECK(old->store != NULL);
+    memcpy(old->store, r->store, r->store_len);
     CHECK_OK(open_w(&w.b, now, &m[2], "2", id));
     (void)save(r, w.bp);
     CHECK(r->store_written && w.bp->store.count == 1);
     CHECK_OK(load(c, r));
     CHECK(same(c, w.bp));
+    /* loading over a container with more stored keys leaves exactly what a
+     * load into a fresh container does (the extra keys wiped) */
+    {
+        pq3_peer *fresh = malloc(sizeof *fresh), *again = snapshot(c);
+        CHECK(fresh != NULL && again != NULL);
+        pq3_peer_init_default(fresh);
+        CHECK_OK(load(fresh, old));
+        CHECK_OK(load(again, old));
+        CHECK(again->store.count == 0 && same(again, fresh));
+        pq3_peer_wipe(fresh);
+        pq3_peer_wipe(again);
+        free(fresh);
+        free(again);
+    }
     /* a stale session record (the one before the last open) is refused,
      * and nothing changes */
     before = snapshot(c);
@@ -1004,6 +1025,7 @@ static void test_records(void)
     free(before);
     free(r->store);
     free(r);
+    free(old->store);
     free(old);
     pq3_peer_wipe(c);
     free(c);

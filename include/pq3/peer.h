@@ -209,10 +209,13 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_peer_serialize(const pq3_peer *p, uint8_t *out,
                                                 size_t *out_len);
 
 /*
- * Strict decoder of formats 2 and 1 (§10.6): structure, counts, seq values, every session
- * (pq3_session_deserialize: its keys re-validated), all sessions between
- * the same two devices with distinct session ids, the store
- * (pq3_skipped_deserialize). Errors: PQ3_ERR_ARG, PQ3_ERR_VERSION,
+ * Strict decoder of formats 2 and 1 (§10.6): structure, counts, seq
+ * values, every session (pq3_session_deserialize: its keys re-validated),
+ * all sessions between the same two devices with distinct session ids, the
+ * store (pq3_skipped_deserialize). *p must be a container already
+ * (pq3_peer_init, or a previous load): only what changes is written, so a
+ * load costs what the bytes it reads cost, not a wipe of the ~250 KB
+ * structure. Errors: PQ3_ERR_ARG (NULL, *p not a container), PQ3_ERR_VERSION,
  * PQ3_ERR_DECODE, PQ3_ERR_LIMIT (more sessions than PQ3_PEER_MAX_SESSIONS,
  * store over its bounds), PQ3_ERR_KEY, PQ3_ERR_CRYPTO. *p untouched on
  * error.
@@ -236,7 +239,10 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_peer_header_serialize(const pq3_peer *p, uint8_
  * pq3_peer_deserialize, and each record must be the one the header names:
  * the same set of session ids, each session and the store at exactly the
  * generation the header lists (a stale or newer record: PQ3_ERR_DECODE).
- * Errors: PQ3_ERR_ARG, PQ3_ERR_VERSION, PQ3_ERR_DECODE, PQ3_ERR_LIMIT,
+ * *p must be a container already (pq3_peer_init, or a previous load or
+ * deserialize): only what changes is written, so a load costs about what
+ * the records it reads cost, not the 250 KB of the container.
+ * Errors: PQ3_ERR_ARG (NULL, *p not a container), PQ3_ERR_VERSION, PQ3_ERR_DECODE, PQ3_ERR_LIMIT,
  * PQ3_ERR_KEY, PQ3_ERR_CRYPTO. *p untouched on error.
  */
 PQ3_API PQ3_MUST_USE pq3_err pq3_peer_load(pq3_peer *p, const uint8_t *header, size_t header_len,

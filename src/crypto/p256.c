@@ -287,3 +287,112 @@ pq3_err pq3_p256_import_uncompressed(uint8_t point[PQ3_P256_POINT_BYTES],
         return PQ3_ERR_KEY;
     return import_octets(point, enc, PQ3_P256_POINT_BYTES);
 }
+
+/* ---- the curve equation on public points ---------------------------------- */
+
+/* Arithmetic mod p in eight little-endian 32-bit limbs with 64-bit products
+ * (portable C), variable time: public data only.
+ * p = 2^256 - 2^224 + 2^192 + 2^96 - 1. */
+#define NL 8
+static const uint32_t P_LIMBS[NL] = { 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0, 0, 0, 1,
+                                      0xFFFFFFFFu };
+
+static void limbs_from_be(uint32_t r[NL], const uint8_t b[PQ3_P256_BYTES])
+{
+    for (int i = 0; i < NL; i++) {
+        const uint8_t *q = b + PQ3_P256_BYTES - 4 * (i + 1);
+        r[i] = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 8 | q[3];
+    }
+}
+
+/* r = a mod p for a < 2p given as eight limbs and a carry bit `hi`. */
+static void reduce_once(uint32_t r[NL], const uint32_t a[NL], uint32_t hi)
+{
+    uint32_t t[NL];
+    uint64_t borrow = 0;
+    for (int i = 0; i < NL; i++) {
+        uint64_t d = (uint64_t)a[i] - P_LIMBS[i] - borrow;
+        t[i] = (uint32_t)d;
+        borrow = (d >> 32) & 1;
+    }
+    /* a >= p exactly when the subtraction did not borrow past the carry */
+    if (hi != 0 || borrow == 0)
+        memcpy(r, t, sizeof t);
+    else
+        memcpy(r, a, NL * sizeof a[0]);
+}
+
+/* r = a b R^-1 mod p, R = 2^256 (Montgomery multiplication, CIOS). Because
+ * p = -1 mod 2^32, -p^-1 mod 2^32 = 1: the quotient digit is t[0] itself.
+ * Inputs < p, output < p. */
+static void mont_mul(uint32_t r[NL], const uint32_t a[NL], const uint32_t b[NL])
+{
+    uint32_t t[NL + 2] = { 0 };
+    for (int i = 0; i < NL; i++) {
+        uint64_t c = 0;
+        uint32_t m;
+        for (int j = 0; j < NL; j++) {
+            c += (uint64_t)a[j] * b[i] + t[j];
+            t[j] = (uint32_t)c;
+            c >>= 32;
+        }
+        c += t[NL];
+        t[NL] = (uint32_t)c;
+        t[NL + 1] = (uint32_t)(c >> 32);
+        m = t[0];
+        c = (uint64_t)m * P_LIMBS[0] + t[0];
+        c >>= 32;
+        for (int j = 1; j < NL; j++) {
+            c += (uint64_t)m * P_LIMBS[j] + t[j];
+            t[j - 1] = (uint32_t)c;
+            c >>= 32;
+        }
+        c += t[NL];
+        t[NL - 1] = (uint32_t)c;
+        t[NL] = t[NL + 1] + (uint32_t)(c >> 32);
+    }
+    reduce_once(r, t, t[NL]);
+}
+
+/* r = a + b mod p, inputs < p. */
+static void mod_add(uint32_t r[NL], const uint32_t a[NL], const uint32_t b[NL])
+{
+    uint32_t t[NL];
+    uint64_t c = 0;
+    for (int i = 0; i < NL; i++) {
+        c += (uint64_t)a[i] + b[i];
+        t[i] = (uint32_t)c;
+        c >>= 32;
+    }
+    reduce_once(r, t, (uint32_t)c);
+}
+
+int pq3_p256_on_curve(const uint8_t x[PQ3_P256_BYTES], const uint8_t y[PQ3_P256_BYTES])
+{
+    /* b of P-256 (FIPS 186-5 / SEC 2), big-endian */
+    static const uint8_t b_be[PQ3_P256_BYTES] = {
+        0x5a, 0xc6, 0x35, 0xd8, 0xaa, 0x3a, 0x93, 0xe7, 0xb3, 0xeb, 0xbd, 0x55, 0x76, 0x98, 0x86, 0xbc,
+        0x65, 0x1d, 0x06, 0xb0, 0xcc, 0x53, 0xb0, 0xf6, 0x3b, 0xce, 0x3c, 0x3e, 0x27, 0xd2, 0x60, 0x4b,
+    };
+    static const uint32_t one[NL] = { 1 }, three[NL] = { 3 };
+    uint32_t X[NL], Y[NL], B[NL], y2[NL], x2[NL], x3[NL], tx[NL], bb[NL], lhs[NL], rhs[NL];
+
+    if (!pq3_p256_lt(x, pq3_p256_p) || !pq3_p256_lt(y, pq3_p256_p))
+        return 0;
+    limbs_from_be(X, x);
+    limbs_from_be(Y, y);
+    limbs_from_be(B, b_be);
+    /* With M(a, b) = a b R^-1, every term below carries R^-2:
+     * y^2 R^-2 + 3x R^-2 = x^3 R^-2 + b R^-2  <=>  y^2 = x^3 - 3x + b. */
+    mont_mul(y2, Y, Y);
+    mont_mul(y2, y2, one);
+    mont_mul(x2, X, X);
+    mont_mul(x3, x2, X);
+    mont_mul(tx, X, three);
+    mont_mul(tx, tx, one);
+    mont_mul(bb, B, one);
+    mont_mul(bb, bb, one);
+    mod_add(lhs, y2, tx);
+    mod_add(rhs, x3, bb);
+    return memcmp(lhs, rhs, sizeof lhs) == 0;
+}

@@ -69,6 +69,13 @@ pq3_err pq3_p256_import_compressed(uint8_t point[PQ3_P256_POINT_BYTES], const ui
 pq3_err pq3_p256_import_uncompressed(uint8_t point[PQ3_P256_POINT_BYTES],
                                      const uint8_t enc[PQ3_P256_POINT_BYTES]);
 
+/* 1 when (x, y) is a point of the curve: x, y < p and y^2 = x^3 - 3x + b
+ * (SEC 1 §3.2.2.1 steps 2-3; the cofactor is 1, so no subgroup check), else
+ * 0. For public points only (it branches): checks a stored point without
+ * OpenSSL's per-call set-up, in about a tenth of pq3_p256_import_uncompressed
+ * (PROTOCOL.md §14: a loaded state's peer keys). */
+int pq3_p256_on_curve(const uint8_t x[PQ3_P256_BYTES], const uint8_t y[PQ3_P256_BYTES]);
+
 /* Loads a point produced by the decoders into pt. OpenSSL checks it is on
  * the curve again as it loads (a few field multiplications, no square root),
  * which keeps a corrupted caller struct from becoming an invalid-curve point.

@@ -1,43 +1,32 @@
 /*
  * Compress_d / Decompress_d with ByteEncode_d / ByteDecode_d (FIPS 203
  * §4.2.1, Algorithms 5 and 6) for the ciphertext (d_u, d_v) and the message
- * (d = 1). The bit packing is a shift register whose control flow depends
- * only on d and the position, never on the coefficient values.
+ * (d = 1). The bits are packed eight values (d bytes) at a time with shifts
+ * fixed by d and the position, never by the coefficient values.
  */
 #include "mlkem/compress.h"
 #include "mlkem/poly.h"
 #include "mlkem/reduce.h"
 
-/* Written as an inline body called with a constant d so the compiler can
+/* Written as inline bodies called with a constant d so the compiler can
  * specialize the shifts for each width. */
 static inline void compress_pack(uint8_t *r, const pq3_poly *a, unsigned d)
 {
-    uint64_t acc = 0;
-    unsigned bits = 0;
-    for (unsigned i = 0; i < PQ3_MLKEM_N; i++) {
-        uint16_t x = (uint16_t)pq3_caddq(a->c[i]);
-        acc |= (uint64_t)pq3_compress_d(x, d) << bits;
-        bits += d;
-        while (bits >= 8) {
-            *r++ = (uint8_t)acc;
-            acc >>= 8;
-            bits -= 8;
-        }
+    for (unsigned i = 0; i < PQ3_MLKEM_N / 8; i++) {
+        uint32_t t[8];
+        for (unsigned j = 0; j < 8; j++)
+            t[j] = pq3_compress_d((uint16_t)pq3_caddq(a->c[8 * i + j]), d);
+        pq3_pack8(r + d * i, t, d);
     }
 }
 
 static inline void unpack_decompress(pq3_poly *r, const uint8_t *a, unsigned d)
 {
-    uint64_t acc = 0;
-    unsigned bits = 0;
-    for (unsigned i = 0; i < PQ3_MLKEM_N; i++) {
-        while (bits < d) {
-            acc |= (uint64_t)*a++ << bits;
-            bits += 8;
-        }
-        r->c[i] = (int16_t)pq3_decompress_d((uint16_t)(acc & ((1u << d) - 1)), d);
-        acc >>= d;
-        bits -= d;
+    for (unsigned i = 0; i < PQ3_MLKEM_N / 8; i++) {
+        uint32_t t[8];
+        pq3_unpack8(t, a + d * i, d);
+        for (unsigned j = 0; j < 8; j++)
+            r->c[8 * i + j] = (int16_t)pq3_decompress_d((uint16_t)t[j], d);
     }
 }
 

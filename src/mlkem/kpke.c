@@ -13,6 +13,7 @@ void pq3_kpke_keygen(const pq3_mlkem_params *p, uint8_t *ek, uint8_t *dkpke,
     const unsigned k = p->k;
     pq3_polyvec A[PQ3_MLKEM_KMAX];
     pq3_polyvec s, e, t;
+    pq3_polyvec_mulcache sc;
     uint8_t nonce = 0;
 
     /* Lines 3-7: A-hat[i][j] = SampleNTT(rho || j || i). */
@@ -26,8 +27,9 @@ void pq3_kpke_keygen(const pq3_mlkem_params *p, uint8_t *ek, uint8_t *dkpke,
      * tomont restores the plain value before e-hat is added. */
     pq3_polyvec_ntt(&s, k);
     pq3_polyvec_ntt(&e, k);
+    pq3_polyvec_mulcache_compute(&sc, &s, k);
     for (unsigned i = 0; i < k; i++) {
-        pq3_polyvec_basemul_acc(&t.v[i], &A[i], &s, k);
+        pq3_polyvec_basemul_acc_cached(&t.v[i], &A[i], &s, &sc, k);
         pq3_poly_tomont(&t.v[i]);
     }
     pq3_polyvec_add(&t, &t, &e, k);
@@ -39,6 +41,7 @@ void pq3_kpke_keygen(const pq3_mlkem_params *p, uint8_t *ek, uint8_t *dkpke,
     pq3_polyvec_tobytes(dkpke, &s, k);
 
     pq3_wipe(&s, sizeof s);
+    pq3_wipe(&sc, sizeof sc);
     pq3_wipe(&e, sizeof e);
     pq3_wipe(&t, sizeof t); /* t = A s + e would give s away with e */
 }
@@ -49,6 +52,7 @@ void pq3_kpke_encrypt(const pq3_mlkem_params *p, uint8_t *c, const uint8_t *ek,
     const unsigned k = p->k;
     pq3_polyvec At[PQ3_MLKEM_KMAX];
     pq3_polyvec t, y, e1, u;
+    pq3_polyvec_mulcache yc;
     pq3_poly e2, v, mu;
     const uint8_t *rho = ek + PQ3_MLKEM_POLYBYTES * k;
     uint8_t nonce = 0;
@@ -64,14 +68,15 @@ void pq3_kpke_encrypt(const pq3_mlkem_params *p, uint8_t *c, const uint8_t *ek,
     pq3_poly_getnoise(&e2, r, nonce, p->eta2);
     /* Lines 18-19: u = NTT^-1(A-hat^T o y-hat) + e1. */
     pq3_polyvec_ntt(&y, k);
+    pq3_polyvec_mulcache_compute(&yc, &y, k);
     for (unsigned i = 0; i < k; i++)
-        pq3_polyvec_basemul_acc(&u.v[i], &At[i], &y, k);
+        pq3_polyvec_basemul_acc_cached(&u.v[i], &At[i], &y, &yc, k);
     pq3_polyvec_invntt_tomont(&u, k);
     pq3_polyvec_add(&u, &u, &e1, k);
     pq3_polyvec_reduce(&u, k);
     /* Lines 20-21: v = NTT^-1(t-hat^T o y-hat) + e2 + Decompress_1(m). */
     pq3_poly_decompress(&mu, m, 1);
-    pq3_polyvec_basemul_acc(&v, &t, &y, k);
+    pq3_polyvec_basemul_acc_cached(&v, &t, &y, &yc, k);
     pq3_poly_invntt_tomont(&v);
     pq3_poly_add(&v, &v, &e2);
     pq3_poly_add(&v, &v, &mu);
@@ -81,6 +86,7 @@ void pq3_kpke_encrypt(const pq3_mlkem_params *p, uint8_t *c, const uint8_t *ek,
     pq3_poly_compress(c + 32 * p->du * k, &v, p->dv);
 
     pq3_wipe(&y, sizeof y);
+    pq3_wipe(&yc, sizeof yc);
     pq3_wipe(&e1, sizeof e1);
     pq3_wipe(&e2, sizeof e2);
     pq3_wipe(&u, sizeof u);

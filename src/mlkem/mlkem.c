@@ -64,14 +64,13 @@ static int dk_valid(const pq3_mlkem_params *p, const uint8_t *dk)
     return pq3_ct_equal(h, dk + pke + ekb, 32);
 }
 
-/* Algorithm 17 (ML-KEM.Encaps_internal) after the §7.2 check. */
-static pq3_err encaps_internal(const pq3_mlkem_params *p, uint8_t *ct, uint8_t ss[32],
-                               const uint8_t *ek, const uint8_t m[32])
+/* Algorithm 17 (ML-KEM.Encaps_internal). ek has passed the §7.2 check:
+ * each public entry point checks it once, before calling this. */
+static void encaps_internal(const pq3_mlkem_params *p, uint8_t *ct, uint8_t ss[32],
+                            const uint8_t *ek, const uint8_t m[32])
 {
     uint8_t buf[64], kr[64];
 
-    if (!ek_valid(p, ek))
-        return PQ3_ERR_KEY;
     /* (K, r) = G(m || H(ek)). */
     memcpy(buf, m, 32);
     pq3_sha3_256(buf + 32, ek, pq3_mlkem_ek_bytes(p));
@@ -81,6 +80,17 @@ static pq3_err encaps_internal(const pq3_mlkem_params *p, uint8_t *ct, uint8_t s
 
     pq3_wipe(buf, sizeof buf);
     pq3_wipe(kr, sizeof kr);
+}
+
+/* Algorithm 17 with the §7.2 check first: the deterministic entry point. */
+static pq3_err encaps_derand(const pq3_mlkem_params *p, uint8_t *ct, uint8_t *ss,
+                             const uint8_t *ek, const uint8_t *m)
+{
+    if (ct == NULL || ss == NULL || ek == NULL || m == NULL)
+        return PQ3_ERR_ARG;
+    if (!ek_valid(p, ek))
+        return PQ3_ERR_KEY;
+    encaps_internal(p, ct, ss, ek, m);
     return PQ3_OK;
 }
 
@@ -139,8 +149,8 @@ static pq3_err keypair(const pq3_mlkem_params *p, uint8_t *ek, uint8_t *dk)
     return PQ3_OK;
 }
 
-/* Algorithm 20: m from the system generator. The key is checked before
- * drawing randomness, so a bad ek costs none. */
+/* Algorithm 20: m from the system generator. The key is checked here, once,
+ * before drawing randomness, so a bad ek costs none. */
 static pq3_err encaps(const pq3_mlkem_params *p, uint8_t *ct, uint8_t *ss, const uint8_t *ek)
 {
     uint8_t m[32];
@@ -153,9 +163,9 @@ static pq3_err encaps(const pq3_mlkem_params *p, uint8_t *ct, uint8_t *ss, const
     err = pq3_random(NULL, m, sizeof m);
     if (err != PQ3_OK)
         return err;
-    err = encaps_internal(p, ct, ss, ek, m);
+    encaps_internal(p, ct, ss, ek, m);
     pq3_wipe(m, sizeof m);
-    return err;
+    return PQ3_OK;
 }
 
 /* ---- ML-KEM-768 ---------------------------------------------------------- */
@@ -188,9 +198,7 @@ pq3_err pq3_mlkem768_encaps_derand(uint8_t ct[PQ3_MLKEM768_CT_BYTES],
                                    const uint8_t ek[PQ3_MLKEM768_EK_BYTES],
                                    const uint8_t m[32])
 {
-    if (ct == NULL || ss == NULL || ek == NULL || m == NULL)
-        return PQ3_ERR_ARG;
-    return encaps_internal(&pq3_mlkem768, ct, ss, ek, m);
+    return encaps_derand(&pq3_mlkem768, ct, ss, ek, m);
 }
 
 pq3_err pq3_mlkem768_decaps(uint8_t ss[PQ3_MLKEM768_SS_BYTES],
@@ -246,9 +254,7 @@ pq3_err pq3_mlkem1024_encaps_derand(uint8_t ct[PQ3_MLKEM1024_CT_BYTES],
                                     const uint8_t ek[PQ3_MLKEM1024_EK_BYTES],
                                     const uint8_t m[32])
 {
-    if (ct == NULL || ss == NULL || ek == NULL || m == NULL)
-        return PQ3_ERR_ARG;
-    return encaps_internal(&pq3_mlkem1024, ct, ss, ek, m);
+    return encaps_derand(&pq3_mlkem1024, ct, ss, ek, m);
 }
 
 pq3_err pq3_mlkem1024_decaps(uint8_t ss[PQ3_MLKEM1024_SS_BYTES],

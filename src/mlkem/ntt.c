@@ -105,25 +105,34 @@ void pq3_polyvec_invntt_tomont(pq3_polyvec *v, unsigned k)
         pq3_poly_invntt_tomont(&v->v[i]);
 }
 
+/* The gamma of each pair, computed once per b (see poly.h). */
+void pq3_polyvec_mulcache_compute(pq3_polyvec_mulcache *bc, const pq3_polyvec *b, unsigned k)
+{
+    for (unsigned j = 0; j < k; j++)
+        for (unsigned i = 0; i < PQ3_MLKEM_N / 2; i++)
+            bc->v[j].c[i] = pq3_fqmul(b->v[j].c[2 * i + 1], pq3_gammas[i]);
+}
+
 /* FIPS 203 Algorithms 11 and 12 summed over the vector: for each pair,
- *   c0 = a0*b0 + a1*b1*gamma,  c1 = a0*b1 + a1*b0.
- * a1*b1 is Montgomery-reduced first (times R^-1), and gamma is stored times
- * R, so a1*b1*gamma carries no factor, like a0*b0. The sums (k <= 4 terms,
- * each below 4096*q + q*q/2) stay below q * 2^15 and are Montgomery-reduced
- * once, which leaves the result times R^-1. */
-void pq3_polyvec_basemul_acc(pq3_poly *r, const pq3_polyvec *a, const pq3_polyvec *b,
-                             unsigned k)
+ *   c0 = a0*b0 + a1*(b1*gamma),  c1 = a0*b1 + a1*b0,
+ * with b1*gamma from the cache. gamma is stored times R and the cache is a
+ * Montgomery product, so the cached factor carries no Montgomery factor
+ * and every term is a plain product. Each term is below 2 * 4096 * q and
+ * k <= 4 of them stay below q * 2^15: one Montgomery reduction at the end,
+ * which leaves the result times R^-1. */
+void pq3_polyvec_basemul_acc_cached(pq3_poly *r, const pq3_polyvec *a, const pq3_polyvec *b,
+                                    const pq3_polyvec_mulcache *bc, unsigned k)
 {
     /* Accumulators for the even (c0) and odd (c1) coefficients; the inner
      * loop runs over one pair of polynomials at a time so it vectorizes. */
     int32_t c0[PQ3_MLKEM_N / 2] = { 0 }, c1[PQ3_MLKEM_N / 2] = { 0 };
 
     for (unsigned j = 0; j < k; j++) {
-        const int16_t *x = a->v[j].c, *y = b->v[j].c;
+        const int16_t *x = a->v[j].c, *y = b->v[j].c, *g = bc->v[j].c;
         for (unsigned i = 0; i < PQ3_MLKEM_N / 2; i++) {
             int32_t a0 = x[2 * i], a1 = x[2 * i + 1];
             int32_t b0 = y[2 * i], b1 = y[2 * i + 1];
-            c0[i] += a0 * b0 + (int32_t)pq3_montgomery_reduce(a1 * b1) * pq3_gammas[i];
+            c0[i] += a0 * b0 + a1 * g[i];
             c1[i] += a0 * b1 + a1 * b0;
         }
     }
@@ -134,4 +143,15 @@ void pq3_polyvec_basemul_acc(pq3_poly *r, const pq3_polyvec *a, const pq3_polyve
     /* The sums mix secret and public values; no need to keep them. */
     pq3_wipe(c0, sizeof c0);
     pq3_wipe(c1, sizeof c1);
+}
+
+/* Even for a single product the cache costs less than a Montgomery
+ * reduction of a1*b1 per pair and polynomial. */
+void pq3_polyvec_basemul_acc(pq3_poly *r, const pq3_polyvec *a, const pq3_polyvec *b,
+                             unsigned k)
+{
+    pq3_polyvec_mulcache bc;
+    pq3_polyvec_mulcache_compute(&bc, b, k);
+    pq3_polyvec_basemul_acc_cached(r, a, b, &bc, k);
+    pq3_wipe(&bc, sizeof bc);
 }

@@ -3,6 +3,7 @@
  * ByteDecode_12 (FIPS 203 §4.2.1, Algorithms 5 and 6).
  */
 #include "mlkem/poly.h"
+#include "mlkem/compress.h"
 #include "mlkem/reduce.h"
 
 void pq3_poly_add(pq3_poly *r, const pq3_poly *a, const pq3_poly *b)
@@ -30,15 +31,14 @@ void pq3_poly_tomont(pq3_poly *p)
         p->c[i] = pq3_fqmul(p->c[i], 1353);
 }
 
-/* Two 12-bit values per 3 bytes, little-endian bit order (Algorithm 5). */
+/* Eight 12-bit values per 12 bytes, little-endian bit order (Algorithm 5). */
 void pq3_poly_tobytes(uint8_t r[PQ3_MLKEM_POLYBYTES], const pq3_poly *a)
 {
-    for (unsigned i = 0; i < PQ3_MLKEM_N / 2; i++) {
-        uint16_t t0 = (uint16_t)pq3_caddq(a->c[2 * i]);
-        uint16_t t1 = (uint16_t)pq3_caddq(a->c[2 * i + 1]);
-        r[3 * i] = (uint8_t)t0;
-        r[3 * i + 1] = (uint8_t)((t0 >> 8) | (t1 << 4));
-        r[3 * i + 2] = (uint8_t)(t1 >> 4);
+    for (unsigned i = 0; i < PQ3_MLKEM_N / 8; i++) {
+        uint32_t t[8];
+        for (unsigned j = 0; j < 8; j++)
+            t[j] = (uint16_t)pq3_caddq(a->c[8 * i + j]);
+        pq3_pack8(r + 12 * i, t, 12);
     }
 }
 
@@ -46,11 +46,11 @@ void pq3_poly_tobytes(uint8_t r[PQ3_MLKEM_POLYBYTES], const pq3_poly *a)
  * secret (s in dk), so the reduction is a masked subtraction. */
 void pq3_poly_frombytes(pq3_poly *r, const uint8_t a[PQ3_MLKEM_POLYBYTES])
 {
-    for (unsigned i = 0; i < PQ3_MLKEM_N / 2; i++) {
-        uint16_t t0 = (uint16_t)(a[3 * i] | ((a[3 * i + 1] & 0x0F) << 8));
-        uint16_t t1 = (uint16_t)((a[3 * i + 1] >> 4) | (a[3 * i + 2] << 4));
-        r->c[2 * i] = pq3_csubq((int16_t)t0);
-        r->c[2 * i + 1] = pq3_csubq((int16_t)t1);
+    for (unsigned i = 0; i < PQ3_MLKEM_N / 8; i++) {
+        uint32_t t[8];
+        pq3_unpack8(t, a + 12 * i, 12);
+        for (unsigned j = 0; j < 8; j++)
+            r->c[8 * i + j] = pq3_csubq((int16_t)t[j]);
     }
 }
 

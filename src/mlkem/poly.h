@@ -38,6 +38,24 @@ void pq3_poly_invntt_tomont(pq3_poly *p);
  * fine too); output |c| < q. */
 void pq3_polyvec_basemul_acc(pq3_poly *r, const pq3_polyvec *a, const pq3_polyvec *b,
                              unsigned k);
+/* The factor b1 * gamma of each pair's product (FIPS 203 Algorithm 12,
+ * line 1) depends on b alone: for a vector b multiplied by several rows
+ * (K-PKE.KeyGen's s-hat and K-PKE.Encrypt's y-hat), it is computed once.
+ * Entry i is b[2i+1] * gamma_i mod q, |c| < q. */
+typedef struct {
+    int16_t c[PQ3_MLKEM_N / 2];
+} pq3_poly_mulcache;
+
+typedef struct {
+    pq3_poly_mulcache v[PQ3_MLKEM_KMAX];
+} pq3_polyvec_mulcache;
+
+/* The cache of each of b's k polynomials; input |c| < q. */
+void pq3_polyvec_mulcache_compute(pq3_polyvec_mulcache *bc, const pq3_polyvec *b, unsigned k);
+/* pq3_polyvec_basemul_acc with bc = the cache of b: the same result and
+ * the same input ranges. */
+void pq3_polyvec_basemul_acc_cached(pq3_poly *r, const pq3_polyvec *a, const pq3_polyvec *b,
+                                    const pq3_polyvec_mulcache *bc, unsigned k);
 /* pq3_poly_ntt / pq3_poly_invntt_tomont on each of the k polynomials. */
 void pq3_polyvec_ntt(pq3_polyvec *v, unsigned k);
 void pq3_polyvec_invntt_tomont(pq3_polyvec *v, unsigned k);

@@ -562,7 +562,10 @@ pq3_err pq3_peer_size(const pq3_peer *p, size_t *size)
     return PQ3_OK;
 }
 
-pq3_err pq3_peer_serialize(const pq3_peer *p, uint8_t *out, size_t cap, size_t *out_len)
+/* Checks the container's rules, then writes it with `write` (the whole
+ * container or its header record). */
+static pq3_err emit(const pq3_peer *p, uint8_t *out, size_t cap, size_t *out_len,
+                    pq3_err (*write)(const pq3_peer *, pq3_writer *))
 {
     pq3_writer w;
     if (p == NULL || out_len == NULL || (out == NULL && cap > 0))
@@ -573,7 +576,12 @@ pq3_err pq3_peer_serialize(const pq3_peer *p, uint8_t *out, size_t cap, size_t *
         return PQ3_ERR_STATE;
     }
     pq3_writer_init(&w, out, cap);
-    return finish(&w, write_peer(p, &w), out, cap, out_len);
+    return finish(&w, write(p, &w), out, cap, out_len);
+}
+
+pq3_err pq3_peer_serialize(const pq3_peer *p, uint8_t *out, size_t cap, size_t *out_len)
+{
+    return emit(p, out, cap, out_len, write_peer);
 }
 
 /* The decoded parts of a container, checked on local copies before *p is
@@ -661,15 +669,17 @@ static pq3_err assemble(pq3_peer *p, const peer_parts *pp, int records)
         }
     }
     /* Its decoder leaves *p->store untouched on error, and nothing else can
-     * fail after it. */
-    if ((err = pq3_skipped_deserialize(&p->store, pp->store, pp->store_len)) != PQ3_OK)
+     * fail after it. Loading over a container writes only what changes (in a
+     * container the store's tail and the slots beyond count are zero). */
+    if ((err = pq3_skipped_load_over(&p->store, pp->store, pp->store_len)) != PQ3_OK)
         goto out;
-    for (uint32_t i = 0; i < PQ3_PEER_MAX_SESSIONS; i++)
+    for (uint32_t i = pp->count; i < p->count; i++)
         pq3_wipe(&p->slots[i], sizeof p->slots[i]);
     for (uint32_t i = 0; i < pp->count; i++) {
         pq3_peer_slot *slot = &p->slots[where[i]];
-        /* decoded once already: cannot fail now */
-        if (pq3_session_deserialize(&slot->session, pp->sess[i], pp->sess_len[i]) != PQ3_OK)
+        /* decoded and checked once already: decoded again without the key
+         * checks, which cannot fail now */
+        if (pq3_session_reload(&slot->session, pp->sess[i], pp->sess_len[i]) != PQ3_OK)
             pq3_wipe(&slot->session, sizeof slot->session);
         slot->active = pp->active[where[i]];
         slot->seq = pp->seq[where[i]];
@@ -689,7 +699,8 @@ pq3_err pq3_peer_deserialize(pq3_peer *p, const uint8_t *in, size_t len)
     peer_parts pp;
     pq3_err err;
 
-    if (p == NULL || (in == NULL && len > 0))
+    if (p == NULL || (in == NULL && len > 0) || p->count > PQ3_PEER_MAX_SESSIONS ||
+        p->store.count > PQ3_SKIPPED_CAP)
         return PQ3_ERR_ARG;
     if (len < 2)
         return PQ3_ERR_DECODE;
@@ -722,34 +733,30 @@ pq3_err pq3_peer_deserialize(pq3_peer *p, const uint8_t *in, size_t len)
 
 /* ---- records (§10.7) ------------------------------------------------------ */
 
-pq3_err pq3_peer_header_serialize(const pq3_peer *p, uint8_t *out, size_t cap, size_t *out_len)
+/* §10.7: format, type, count, reserved, counter, generation, store
+ * generation, then per slot: session id, active, seq, generation. */
+static pq3_err write_header(const pq3_peer *p, pq3_writer *w)
 {
-    pq3_writer w;
-    if (p == NULL || out_len == NULL || (out == NULL && cap > 0))
-        return PQ3_ERR_ARG;
-    if (!peer_ok(p)) {
-        if (out != NULL)
-            pq3_wipe(out, cap);
-        return PQ3_ERR_STATE;
-    }
-    /* §10.7: format, type, count, reserved, counter, generation, store
-     * generation, then per slot: session id, active, seq, generation. */
-    pq3_writer_init(&w, out, cap);
-    pq3_write_u8(&w, PQ3_PEER_HEADER_FORMAT_VERSION);
-    pq3_write_u8(&w, PQ3_TYPE_PEER_HEADER);
-    pq3_write_u16(&w, (uint16_t)p->count);
-    pq3_write_u32(&w, 0);
-    pq3_write_u64(&w, p->counter);
-    pq3_write_u64(&w, p->generation);
-    pq3_write_u64(&w, p->store.generation);
+    pq3_write_u8(w, PQ3_PEER_HEADER_FORMAT_VERSION);
+    pq3_write_u8(w, PQ3_TYPE_PEER_HEADER);
+    pq3_write_u16(w, (uint16_t)p->count);
+    pq3_write_u32(w, 0);
+    pq3_write_u64(w, p->counter);
+    pq3_write_u64(w, p->generation);
+    pq3_write_u64(w, p->store.generation);
     for (uint32_t i = 0; i < p->count; i++) {
         const pq3_peer_slot *s = &p->slots[i];
-        pq3_write_bytes(&w, s->session.session_id, 32);
-        pq3_write_u64(&w, s->active);
-        pq3_write_u64(&w, s->seq);
-        pq3_write_u64(&w, s->session.generation);
+        pq3_write_bytes(w, s->session.session_id, 32);
+        pq3_write_u64(w, s->active);
+        pq3_write_u64(w, s->seq);
+        pq3_write_u64(w, s->session.generation);
     }
-    return finish(&w, PQ3_OK, out, cap, out_len);
+    return PQ3_OK;
+}
+
+pq3_err pq3_peer_header_serialize(const pq3_peer *p, uint8_t *out, size_t cap, size_t *out_len)
+{
+    return emit(p, out, cap, out_len, write_header);
 }
 
 pq3_err pq3_peer_load(pq3_peer *p, const uint8_t *header, size_t header_len,
@@ -761,7 +768,8 @@ pq3_err pq3_peer_load(pq3_peer *p, const uint8_t *header, size_t header_len,
     pq3_err err;
 
     if (p == NULL || (header == NULL && header_len > 0) || (store == NULL && store_len > 0) ||
-        (n_sessions > 0 && (sessions == NULL || session_lens == NULL)))
+        (n_sessions > 0 && (sessions == NULL || session_lens == NULL)) ||
+        p->count > PQ3_PEER_MAX_SESSIONS || p->store.count > PQ3_SKIPPED_CAP)
         return PQ3_ERR_ARG;
     for (size_t i = 0; i < n_sessions; i++)
         if (sessions[i] == NULL && session_lens[i] > 0)

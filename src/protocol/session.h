@@ -45,4 +45,9 @@ pq3_err pq3_session_open_verified(pq3_session *s, pq3_skipped *sk, uint64_t now,
                                   const pq3_msg_view *v, uint8_t *body, size_t body_cap,
                                   pq3_opened *info);
 
+/* pq3_session_deserialize of bytes that pq3_session_deserialize accepted
+ * before, within the same call of a container loader (peer.c): the same
+ * result without the key checks. Never for bytes from outside. */
+pq3_err pq3_session_reload(pq3_session *s, const uint8_t *in, size_t len);
+
 #endif

@@ -302,7 +302,23 @@ pq3_err pq3_skipped_serialize(const pq3_skipped *sk, uint8_t *out, size_t cap, s
 #define V1_HEADER_BYTES 26
 #define V1_ENTRY_BYTES 76
 
+static pq3_err load(pq3_skipped *sk, const uint8_t *in, size_t len, int over);
+
 pq3_err pq3_skipped_deserialize(pq3_skipped *sk, const uint8_t *in, size_t len)
+{
+    return load(sk, in, len, 0);
+}
+
+pq3_err pq3_skipped_load_over(pq3_skipped *sk, const uint8_t *in, size_t len)
+{
+    if (sk == NULL || sk->count > PQ3_SKIPPED_CAP)
+        return PQ3_ERR_ARG;
+    return load(sk, in, len, 1);
+}
+
+/* over: *sk is a valid store (entries from count on are zero), so only the
+ * entries the new contents do not overwrite need wiping, not all 2048. */
+static pq3_err load(pq3_skipped *sk, const uint8_t *in, size_t len, int over)
 {
     pq3_reader r;
     uint32_t max_jump, max_keys, count;
@@ -350,7 +366,14 @@ pq3_err pq3_skipped_deserialize(pq3_skipped *sk, const uint8_t *in, size_t len)
                 return PQ3_ERR_DECODE;
         }
     }
-    pq3_wipe(sk, sizeof *sk);
+    if (over) {
+        if (sk->count > count)
+            pq3_wipe(&sk->keys[count], (size_t)(sk->count - count) * sizeof sk->keys[0]);
+        memset(sk->keys, 0, (size_t)count * sizeof sk->keys[0]); /* overwritten below */
+        sk->reserved = 0;
+    } else {
+        pq3_wipe(sk, sizeof *sk);
+    }
     sk->max_jump = max_jump;
     sk->max_keys = max_keys;
     sk->max_age = max_age;

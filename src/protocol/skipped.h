@@ -58,6 +58,12 @@ void pq3_skipped_rollback(pq3_skipped *sk, uint32_t added);
 uint32_t pq3_skipped_filter(pq3_skipped *sk, int (*keep)(const void *ctx, const pq3_skipped_key *e),
                             const void *ctx);
 
+/* pq3_skipped_deserialize into a store that is valid already (initialized or
+ * loaded: its entries from count on are zero): writes only what changes.
+ * Errors: those of pq3_skipped_deserialize; PQ3_ERR_ARG when sk's count is
+ * out of range. */
+pq3_err pq3_skipped_load_over(pq3_skipped *sk, const uint8_t *in, size_t len);
+
 int pq3_start_cache_has(const pq3_start_cache *c, const uint8_t digest[48]);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "crypto/p256.h"
 #include "protocol/codec.h"
 #include "protocol/message.h"
 #include "protocol/session.h"
@@ -74,6 +75,10 @@ pq3_err pq3_session_serialize(const pq3_session *s, uint8_t *out, size_t cap, si
     pq3_write_bytes(&w, s->session_id, sizeof s->session_id);
     pq3_write_u64(&w, s->last_receipt);
     pq3_write_u64(&w, s->generation);
+    /* Format 4: the y coordinates of the two peer keys, so that loading
+     * checks the curve equation instead of solving it (§14). */
+    pq3_write_bytes(&w, s->peer_auth.point + 33, 32);
+    pq3_write_bytes(&w, s->peer_point.point + 33, 32);
     if (s->flags & PQ3_ST_RECV2) {
         pq3_write_u8(&w, s->prev_peer_count);
         pq3_write_bytes(&w, s->prev_peer_pubs[0], (size_t)s->prev_peer_count * 32);
@@ -110,6 +115,18 @@ pq3_err pq3_session_serialize(const pq3_session *s, uint8_t *out, size_t cap, si
     return err;
 }
 
+/* The uncompressed point 04 || x || y into out when (x, y) is on the curve
+ * (public values). */
+static int peer_point(uint8_t out[65], const uint8_t x[32], const uint8_t y[32])
+{
+    if (!pq3_p256_on_curve(x, y))
+        return 0;
+    out[0] = 0x04;
+    memcpy(out + 1, x, 32);
+    memcpy(out + 33, y, 32);
+    return 1;
+}
+
 static void read_party(pq3_reader *r, pq3_session_party *p)
 {
     size_t n;
@@ -123,11 +140,26 @@ static void read_party(pq3_reader *r, pq3_session_party *p)
     pq3_read_bytes(r, p->auth_pub, sizeof p->auth_pub);
 }
 
+/* The decoder; `trusted` (the bytes passed this decoder before, in the same
+ * call of a container loader) skips the key checks, which are the cost of a
+ * load. */
+static pq3_err decode(pq3_session *s, const uint8_t *in, size_t len, int trusted);
+
 pq3_err pq3_session_deserialize(pq3_session *s, const uint8_t *in, size_t len)
+{
+    return decode(s, in, len, 0);
+}
+
+pq3_err pq3_session_reload(pq3_session *s, const uint8_t *in, size_t len)
+{
+    return decode(s, in, len, 1);
+}
+
+static pq3_err decode(pq3_session *s, const uint8_t *in, size_t len, int trusted)
 {
     pq3_session w;
     pq3_reader r;
-    uint8_t pub[32];
+    uint8_t auth_y[32] = { 0 }, ratchet_y[32] = { 0 };
     uint8_t format;
     pq3_err err;
 
@@ -158,8 +190,11 @@ pq3_err pq3_session_deserialize(pq3_session *s, const uint8_t *in, size_t len)
     w.pq_time = pq3_read_u64(&r);
     pq3_read_bytes(&r, w.session_id, sizeof w.session_id);
     w.last_receipt = pq3_read_u64(&r);
-    if (format >= 4)
+    if (format >= 4) {
         w.generation = pq3_read_u64(&r);
+        pq3_read_bytes(&r, auth_y, sizeof auth_y);
+        pq3_read_bytes(&r, ratchet_y, sizeof ratchet_y);
+    }
     if (w.flags & PQ3_ST_RECV2) {
         /* formats 3, 4: 1..8 keys of ended peer chains, distinct, none the
          * current one (§14); ratchet keys are public data, plain compares */
@@ -203,19 +238,38 @@ pq3_err pq3_session_deserialize(pq3_session *s, const uint8_t *in, size_t len)
         pq3_read_bytes(&r, w.peer_ek, sizeof w.peer_ek);
     if ((err = pq3_reader_end(&r)) != PQ3_OK)
         goto cleanup;
-    /* Keys: validated here once (§14). */
-    if ((err = pq3_ecdsa_import(&w.peer_auth, w.peer.auth_pub)) != PQ3_OK ||
-        (err = pq3_ecdh_import(&w.peer_point, w.peer_pub)) != PQ3_OK)
-        goto cleanup;
-    if (w.flags & PQ3_ST_SEND) {
-        if ((err = pq3_ecdh_public(pub, w.my_priv)) != PQ3_OK)
-            goto cleanup;
-        if (memcmp(pub, w.my_pub, sizeof pub) != 0) { /* public keys */
+    /* Peer keys: validated here once (§14). Format 4 carries their y, so
+     * the check is the curve equation (about 0.5 us) and, for the
+     * authentication key, the parity its compressed form names; format 3
+     * solves for y (a square root, about 9 us each). */
+    if (format >= 4 && trusted) {
+        w.peer_auth.point[0] = w.peer_point.point[0] = 0x04;
+        memcpy(w.peer_auth.point + 1, w.peer.auth_pub + 1, 32);
+        memcpy(w.peer_auth.point + 33, auth_y, 32);
+        memcpy(w.peer_point.point + 1, w.peer_pub, 32);
+        memcpy(w.peer_point.point + 33, ratchet_y, 32);
+    } else if (format >= 4) {
+        if (!peer_point(w.peer_auth.point, w.peer.auth_pub + 1, auth_y) ||
+            (auth_y[31] & 1) != (w.peer.auth_pub[0] & 1) ||
+            (w.peer.auth_pub[0] != 0x02 && w.peer.auth_pub[0] != 0x03) ||
+            !peer_point(w.peer_point.point, w.peer_pub, ratchet_y)) {
             err = PQ3_ERR_KEY;
             goto cleanup;
         }
+    } else if ((err = pq3_ecdsa_import(&w.peer_auth, w.peer.auth_pub)) != PQ3_OK ||
+               (err = pq3_ecdh_import(&w.peer_point, w.peer_pub)) != PQ3_OK) {
+        goto cleanup;
     }
-    if ((w.flags & PQ3_ST_MY_OFFER) &&
+    /* Our own ratchet scalar is in range (every ECDH checks it again); that
+     * it matches my_pub is not re-derived (a scalar multiplication per
+     * load): a store that breaks the pair only breaks its own session, the
+     * peer failing our next message (docs/SECURITY.md). */
+    if (!trusted && (w.flags & PQ3_ST_SEND) &&
+        !pq3_p256_public_verdict(pq3_p256_scalar_ok(w.my_priv))) {
+        err = PQ3_ERR_KEY;
+        goto cleanup;
+    }
+    if (!trusted && (w.flags & PQ3_ST_MY_OFFER) &&
         ((err = pq3_mlkem768_check_dk(w.my_dk)) != PQ3_OK ||
          (err = pq3_mlkem768_check_ek(w.my_ek)) != PQ3_OK ||
          memcmp(w.my_ek, w.my_dk + 1152, PQ3_MLKEM768_EK_BYTES) != 0)) {
@@ -223,7 +277,8 @@ pq3_err pq3_session_deserialize(pq3_session *s, const uint8_t *in, size_t len)
             err = PQ3_ERR_KEY;
         goto cleanup;
     }
-    if ((w.flags & PQ3_ST_PEER_OFFER) && (err = pq3_mlkem768_check_ek(w.peer_ek)) != PQ3_OK)
+    if (!trusted && (w.flags & PQ3_ST_PEER_OFFER) &&
+        (err = pq3_mlkem768_check_ek(w.peer_ek)) != PQ3_OK)
         goto cleanup;
     if ((err = pq3_session_sids(&w)) != PQ3_OK)
         goto cleanup;

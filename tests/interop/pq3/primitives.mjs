@@ -66,6 +66,20 @@ export function importX(x32, what) {
   return concat(Uint8Array.of(0x04), x32, bigToBytes(y, 32));
 }
 
+// §14: the y a state stores for an x-only key: the even root.
+export function evenY(x32, what) {
+  let y = liftX(bytesToBig(x32));
+  if (y === null) fail('KEY', `${what}: x is not the x-coordinate of a P-256 point`);
+  if (y & 1n) y = P - y;
+  return bigToBytes(y, 32);
+}
+
+// §14: (x, y) on the curve, both below p.
+export function onCurve(x32, y32) {
+  const x = bytesToBig(x32), y = bytesToBig(y32);
+  return x < P && y < P && mod(y * y, P) === mod(x * x * x - 3n * x + B, P);
+}
+
 // 33-byte compressed SEC1 -> 65-byte uncompressed, or PQ3_ERR_KEY.
 export function importCompressed(c33, what) {
   if (c33.length !== 33 || (c33[0] !== 2 && c33[0] !== 3))

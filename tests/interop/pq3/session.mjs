@@ -275,7 +275,11 @@ export function serializeState(s) {
     vec16(s.self.handle), s.self.deviceId, s.self.authKey,
     vec16(s.peer.handle), s.peer.deviceId, s.peer.authKey,
     s.rk, u32(s.prevLen), s.peerRatchet, u32(s.pqCount), u64(s.pqTime),
-    s.sessionId, u64(s.lastReceipt), u64(s.generation)];
+    s.sessionId, u64(s.lastReceipt), u64(s.generation),
+    // format 4: the y of the peer's authentication key and of its ratchet
+    // key (the even root for the x-only key)
+    prim.importCompressed(s.peer.authKey, 'peer authentication key').subarray(33),
+    prim.evenY(s.peerRatchet, 'peer ratchet key')];
   if (s.prevPeerRatchets.length) p.push(u8(s.prevPeerRatchets.length), ...s.prevPeerRatchets);
   if (s.send) p.push(s.send.ck, u32(s.send.index), s.myScalar, s.myPub);
   if (s.recv) p.push(s.recv.ck, u32(s.recv.index), u32(s.recv.prevLen));
@@ -323,6 +327,10 @@ export function decodeState(buf) {
   f.session_id = r.bytes(32, 'session id');
   f.last_receipt = r.u64('last receipt');
   f.generation = format >= 4 ? r.u64('generation') : 0n;
+  if (format >= 4) {
+    f.peer_auth_y = r.bytes(32, 'peer authentication key y');
+    f.peer_ratchet_y = r.bytes(32, 'peer ratchet key y');
+  }
   if (flags & SF.RECV2) {
     const n = r.u8('previous peer ratchet key count');
     if (n < 1 || n > PREV_PEER_KEYS) fail('DECODE', `session state: ${n} previous peer ratchet keys`);
@@ -351,13 +359,20 @@ export function decodeState(buf) {
   if (flags & SF.MY_OFFER) { f.my_dk = r.bytes(2400, 'offer dk'); f.my_ek = r.bytes(1184, 'offer ek'); }
   if (flags & SF.PEER_OFFER) f.peer_ek = r.bytes(1184, "peer's offer ek");
   r.done();
-  // Key checks of §14.
-  prim.importCompressed(f.peer_auth_key, 'peer authentication key');
-  prim.importX(f.peer_ratchet_key, 'peer ratchet key');
-  if (flags & SF.SEND) {
-    if (!prim.scalarValid(f.ratchet_scalar)) fail('KEY', 'ratchet scalar out of range');
-    if (!equal(prim.xOf(f.ratchet_scalar), f.ratchet_key)) fail('KEY', 'ratchet key does not match scalar');
+  // Key checks of §14: the peer keys are points of the curve (format 4:
+  // the stored y satisfies the equation, and the authentication key's y has
+  // the parity its compressed form names); our scalar is in range.
+  if (format >= 4) {
+    const a = f.peer_auth_key;
+    if ((a[0] !== 2 && a[0] !== 3) || !prim.onCurve(a.subarray(1), f.peer_auth_y) ||
+        (f.peer_auth_y[31] & 1) !== (a[0] & 1))
+      fail('KEY', 'peer authentication key is not that point of the curve');
+    if (!prim.onCurve(f.peer_ratchet_key, f.peer_ratchet_y)) fail('KEY', 'peer ratchet key is not on the curve');
+  } else {
+    prim.importCompressed(f.peer_auth_key, 'peer authentication key');
+    prim.importX(f.peer_ratchet_key, 'peer ratchet key');
   }
+  if ((flags & SF.SEND) && !prim.scalarValid(f.ratchet_scalar)) fail('KEY', 'ratchet scalar out of range');
   if (f.my_ek && !prim.ekModulusOk(f.my_ek, 768)) fail('KEY', 'own offer ek fails modulus check');
   if (f.peer_ek && !prim.ekModulusOk(f.peer_ek, 768)) fail('KEY', "peer's ek fails modulus check");
   if (f.my_dk) {
