@@ -648,30 +648,11 @@ static pq3_err assemble(pq3_peer *p, const peer_parts *pp, int records)
         if (err != PQ3_OK)
             goto out;
     }
-    /* The store: decoded into *p only after its generation is checked on a
-     * copy when the header names one. */
-    if (records) {
-        /* the generation sits at offset 26 of format 2 (§13.2) */
-        if (pp->store_len < PQ3_SKIPPED_HEADER_BYTES || pp->store[0] != PQ3_SKIPPED_FORMAT_VERSION) {
-            err = pp->store_len >= 2 && pp->store[0] != PQ3_SKIPPED_FORMAT_VERSION ? PQ3_ERR_VERSION
-                                                                                  : PQ3_ERR_DECODE;
-            goto out;
-        }
-        {
-            pq3_reader r;
-            uint64_t g;
-            pq3_reader_init(&r, pp->store + 26, 8);
-            g = pq3_read_u64(&r);
-            if (g != pp->store_generation) {
-                err = PQ3_ERR_DECODE;
-                goto out;
-            }
-        }
-    }
     /* Its decoder leaves *p->store untouched on error, and nothing else can
      * fail after it. Loading over a container writes only what changes (in a
      * container the store's tail and the slots beyond count are zero). */
-    if ((err = pq3_skipped_load_over(&p->store, pp->store, pp->store_len)) != PQ3_OK)
+    if ((err = pq3_skipped_load_over(&p->store, pp->store, pp->store_len,
+                                     records ? &pp->store_generation : NULL)) != PQ3_OK)
         goto out;
     for (uint32_t i = pp->count; i < p->count; i++)
         pq3_wipe(&p->slots[i], sizeof p->slots[i]);

@@ -302,28 +302,33 @@ pq3_err pq3_skipped_serialize(const pq3_skipped *sk, uint8_t *out, size_t cap, s
 #define V1_HEADER_BYTES 26
 #define V1_ENTRY_BYTES 76
 
-static pq3_err load(pq3_skipped *sk, const uint8_t *in, size_t len, int over);
+static pq3_err load(pq3_skipped *sk, const uint8_t *in, size_t len, int over,
+                    const uint64_t *generation);
 
 pq3_err pq3_skipped_deserialize(pq3_skipped *sk, const uint8_t *in, size_t len)
 {
-    return load(sk, in, len, 0);
+    return load(sk, in, len, 0, NULL);
 }
 
-pq3_err pq3_skipped_load_over(pq3_skipped *sk, const uint8_t *in, size_t len)
+pq3_err pq3_skipped_load_over(pq3_skipped *sk, const uint8_t *in, size_t len,
+                              const uint64_t *generation)
 {
     if (sk == NULL || sk->count > PQ3_SKIPPED_CAP)
         return PQ3_ERR_ARG;
-    return load(sk, in, len, 1);
+    return load(sk, in, len, 1, generation);
 }
 
 /* over: *sk is a valid store (entries from count on are zero), so only the
- * entries the new contents do not overwrite need wiping, not all 2048. */
-static pq3_err load(pq3_skipped *sk, const uint8_t *in, size_t len, int over)
+ * entries the new contents do not overwrite need wiping, not all 2048.
+ * generation (may be NULL): the record must be of the current format and
+ * hold exactly this generation (§10.7). */
+static pq3_err load(pq3_skipped *sk, const uint8_t *in, size_t len, int over,
+                    const uint64_t *generation)
 {
     pq3_reader r;
     uint32_t max_jump, max_keys, count;
-    uint64_t max_age, generation = 0;
-    size_t header, entry, id_off, id_len;
+    uint64_t max_age, generation_read = 0;
+    size_t header, entry, id_len;
     int v1;
     pq3_err err;
 
@@ -334,6 +339,8 @@ static pq3_err load(pq3_skipped *sk, const uint8_t *in, size_t len, int over)
     if ((in[0] != PQ3_SKIPPED_FORMAT_VERSION && in[0] != 1) || in[1] != PQ3_TYPE_SKIPPED)
         return PQ3_ERR_VERSION;
     v1 = in[0] == 1;
+    if (v1 && generation != NULL)
+        return PQ3_ERR_VERSION;
     header = v1 ? V1_HEADER_BYTES : PQ3_SKIPPED_HEADER_BYTES;
     entry = v1 ? V1_ENTRY_BYTES : PQ3_SKIPPED_ENTRY_BYTES;
     pq3_reader_init(&r, in + 2, len - 2);
@@ -344,9 +351,11 @@ static pq3_err load(pq3_skipped *sk, const uint8_t *in, size_t len, int over)
     if (pq3_read_u32(&r) != 0)
         pq3_reader_fail(&r, PQ3_ERR_DECODE);
     if (!v1)
-        generation = pq3_read_u64(&r);
+        generation_read = pq3_read_u64(&r);
     if (r.err != PQ3_OK)
         return r.err;
+    if (generation != NULL && *generation != generation_read)
+        return PQ3_ERR_DECODE; /* a stale or newer record */
     if (!bounds_ok(max_jump, max_keys, max_age))
         return PQ3_ERR_DECODE;
     if (count > max_keys)
@@ -356,12 +365,11 @@ static pq3_err load(pq3_skipped *sk, const uint8_t *in, size_t len, int over)
         return PQ3_ERR_DECODE;
     /* Duplicates (session tag, ratchet key, index) are checked on the
      * input bytes, so *sk is written only when everything is valid. */
-    id_off = 0;
     id_len = v1 ? 36 : PQ3_SKIPPED_TAG_BYTES + 36;
     for (uint32_t i = 0; i < count; i++) {
-        const uint8_t *a = in + header + (size_t)i * entry + id_off;
+        const uint8_t *a = in + header + (size_t)i * entry;
         for (uint32_t j = i + 1; j < count; j++) {
-            const uint8_t *b = in + header + (size_t)j * entry + id_off;
+            const uint8_t *b = in + header + (size_t)j * entry;
             if (memcmp(a, b, id_len) == 0) /* public data */
                 return PQ3_ERR_DECODE;
         }
@@ -378,7 +386,7 @@ static pq3_err load(pq3_skipped *sk, const uint8_t *in, size_t len, int over)
     sk->max_keys = max_keys;
     sk->max_age = max_age;
     sk->count = count;
-    sk->generation = generation;
+    sk->generation = generation_read;
     for (uint32_t i = 0; i < count; i++) {
         pq3_skipped_key *e = &sk->keys[i];
         if (!v1)

@@ -60,9 +60,13 @@ uint32_t pq3_skipped_filter(pq3_skipped *sk, int (*keep)(const void *ctx, const 
 
 /* pq3_skipped_deserialize into a store that is valid already (initialized or
  * loaded: its entries from count on are zero): writes only what changes.
+ * With `generation` (may be NULL) the record must be of format 2 and hold
+ * exactly that generation (a record of a container, §10.7).
  * Errors: those of pq3_skipped_deserialize; PQ3_ERR_ARG when sk's count is
- * out of range. */
-pq3_err pq3_skipped_load_over(pq3_skipped *sk, const uint8_t *in, size_t len);
+ * out of range; PQ3_ERR_VERSION (format 1 where a generation is named),
+ * PQ3_ERR_DECODE (another generation). *sk untouched on error. */
+pq3_err pq3_skipped_load_over(pq3_skipped *sk, const uint8_t *in, size_t len,
+                              const uint64_t *generation);
 
 int pq3_start_cache_has(const pq3_start_cache *c, const uint8_t digest[48]);
 
