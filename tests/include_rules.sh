@@ -20,11 +20,12 @@ rank() {
   case $1 in
     common|crypto|mlkem|padme|codec|kdf) echo 0 ;;
     identity|sign) echo 1 ;;
-    prekey) echo 2 ;;
+    prekey|account|keystore) echo 2 ;;
     message) echo 3 ;;
     skipped) echo 4 ;;
     session|start|state) echo 5 ;;
     peer) echo 6 ;;
+    device) echo 10 ;;
     *) echo 99 ;;
   esac
 }
@@ -38,6 +39,12 @@ for f in "$src"/src/mlkem/*.[ch]; do
 done
 for f in "$src"/src/protocol/*.[ch]; do
   if grep -Eq '#include "mlkem/' "$f"; then bad "$f includes ML-KEM internals"; else pass=$((pass + 1)); fi
+done
+
+# The device layer sits on the public headers only (docs/ARCHITECTURE.md).
+for f in "$src"/src/device/*.[ch]; do
+  [ -e "$f" ] || continue
+  if grep -Eq '#include "(crypto|mlkem|protocol)/' "$f"; then bad "$f includes a library internal"; else pass=$((pass + 1)); fi
 done
 
 # 2. Ranks inside src/protocol.

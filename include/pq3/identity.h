@@ -74,6 +74,21 @@ typedef struct pq3_signer {
     uint8_t pub[PQ3_ECDSA_PUB_BYTES];
 } pq3_signer;
 
+/*
+ * A signature of msg[0..len) through `signer`, in the encoding verifiers
+ * accept (docs/PROTOCOL.md §5): the signer's output with r, s checked in
+ * [1, n-1], a high s replaced by n - s, and verified under signer->pub
+ * (skipped only for the library's own software signer). Every signature the
+ * library makes goes through this; layers above it (account device lists,
+ * link requests, server challenges) use it too.
+ * Errors: PQ3_ERR_ARG (NULL, signer->pub not a valid key), whatever the
+ * signer returns, PQ3_ERR_CRYPTO (the signer misbehaved). sig wiped on
+ * error.
+ */
+PQ3_API PQ3_MUST_USE pq3_err pq3_sign(const pq3_signer *signer,
+                                      uint8_t sig[PQ3_ECDSA_SIG_BYTES],
+                                      const uint8_t *msg, size_t len);
+
 /* A software signing key (the default key store, and tests). Secret: wipe
  * it with pq3_soft_key_wipe. */
 typedef struct pq3_soft_key {
