@@ -131,3 +131,111 @@ pq3_err pq3_dev_read_file(const char *path, void *buf, size_t max, size_t *len,
     *len = done;
     return PQ3_OK;
 }
+
+/* ---- the cursor ----------------------------------------------------------- */
+
+void dev_reader_init(dev_reader *r, const uint8_t *p, size_t len)
+{
+    r->p = p;
+    r->len = p == NULL ? 0 : len;
+    r->off = 0;
+    r->bad = p == NULL && len > 0;
+}
+
+const uint8_t *dev_bytes(dev_reader *r, size_t n)
+{
+    const uint8_t *q;
+    if (r->bad || r->len - r->off < n) {
+        r->bad = 1;
+        return NULL;
+    }
+    q = r->p + r->off;
+    r->off += n;
+    return q;
+}
+
+uint8_t dev_u8(dev_reader *r)
+{
+    const uint8_t *q = dev_bytes(r, 1);
+    return q == NULL ? 0 : q[0];
+}
+
+uint16_t dev_u16(dev_reader *r)
+{
+    const uint8_t *q = dev_bytes(r, 2);
+    return q == NULL ? 0 : (uint16_t)((q[0] << 8) | q[1]);
+}
+
+static uint32_t dev_u32(dev_reader *r)
+{
+    const uint8_t *q = dev_bytes(r, 4);
+    return q == NULL ? 0
+                     : ((uint32_t)q[0] << 24) | ((uint32_t)q[1] << 16) |
+                           ((uint32_t)q[2] << 8) | q[3];
+}
+
+uint64_t dev_u64(dev_reader *r)
+{
+    uint64_t hi = dev_u32(r);
+    return (hi << 32) | dev_u32(r);
+}
+
+const uint8_t *dev_vec16(dev_reader *r, size_t *n, size_t max)
+{
+    size_t len = dev_u16(r);
+    const uint8_t *q;
+    if (len > max)
+        r->bad = 1;
+    q = dev_bytes(r, len);
+    *n = q == NULL ? 0 : len;
+    return q;
+}
+
+const uint8_t *dev_vec32(dev_reader *r, size_t *n, size_t max)
+{
+    size_t len = dev_u32(r);
+    const uint8_t *q;
+    if (len > max)
+        r->bad = 1;
+    q = dev_bytes(r, len);
+    *n = q == NULL ? 0 : len;
+    return q;
+}
+
+pq3_err dev_end(const dev_reader *r)
+{
+    return r->bad || r->off != r->len ? PQ3_ERR_DECODE : PQ3_OK;
+}
+
+uint8_t *dev_put_u8(uint8_t *p, uint8_t v)
+{
+    *p = v;
+    return p + 1;
+}
+
+uint8_t *dev_put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+    return p + 2;
+}
+
+uint8_t *dev_put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (24 - 8 * i));
+    return p + 4;
+}
+
+uint8_t *dev_put_u64(uint8_t *p, uint64_t v)
+{
+    p = dev_put_u32(p, (uint32_t)(v >> 32));
+    return dev_put_u32(p, (uint32_t)v);
+}
+
+uint8_t *dev_put(uint8_t *p, const void *src, size_t n)
+{
+    if (n > 0)
+        memcpy(p, src, n);
+    return p + n;
+}

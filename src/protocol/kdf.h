@@ -26,6 +26,8 @@
 #define PQ3_L_CK "OpenPQ3 v1 chain key"
 #define PQ3_L_AES "OpenPQ3 v1 aes-ctr"
 #define PQ3_L_MKI "OpenPQ3 v1 key indicator"
+#define PQ3_L_DEVLIST "OpenPQ3 v1 device list"
+#define PQ3_L_LINK "OpenPQ3 v1 link request"
 #define PQ3_LABEL(l) ((const uint8_t *)(l)), (sizeof(l) - 1)
 
 typedef struct {
