@@ -13,7 +13,7 @@
 
 #include "pq3/device.h"
 
-#define DF_MAX_DEVICES 32
+#define DF_MAX_DEVICES 64
 
 typedef struct df_device {
     char handle[64];
@@ -67,8 +67,11 @@ static inline pq3_err df_open(df_world *w, df_device *x)
 /* A new device (key, store) named `name` for `handle`. */
 static inline df_device *df_new(df_world *w, const char *name, const char *handle)
 {
-    df_device *x = &w->dev[w->n++];
+    df_device *x;
     char dir[sizeof w->dir];
+    if (w->n == DF_MAX_DEVICES)
+        return NULL;
+    x = &w->dev[w->n++];
     memcpy(dir, w->dir, sizeof dir);
     snprintf(x->handle, sizeof x->handle, "%s", handle);
     snprintf(x->path, sizeof x->path, "%s/%s.db", dir, name);
