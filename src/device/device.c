@@ -44,6 +44,8 @@ const uint8_t *pq3_dev_arena_put(pq3_device *d, const void *p, size_t n)
         memcpy(q, p, n);
     q[n] = 0; /* handles are returned as C strings */
     d->arena_len += n + 1;
+    if (d->arena_len > d->arena_high)
+        d->arena_high = d->arena_len;
     return q;
 }
 
@@ -69,7 +71,7 @@ void pq3_device_free(pq3_device *d)
         free(d->states);
     }
     if (d->arena != NULL) {
-        pq3_wipe(d->arena, d->arena_cap);
+        pq3_wipe(d->arena, d->arena_high);
         free(d->arena);
     }
     pq3_wipe(d, sizeof *d);
@@ -205,6 +207,40 @@ pq3_err pq3_device_whoami(pq3_device *d, pq3_device_self *self)
         return PQ3_ERR_STATE;
     }
     *self = d->self;
+    return PQ3_OK;
+}
+
+pq3_err pq3_dev_cert_verify(pq3_device *d, pq3_device_cert *cert, const uint8_t *blob,
+                            size_t len, const uint8_t account_pub[PQ3_ECDSA_PUB_BYTES],
+                            uint64_t now)
+{
+    struct cert_cache *c;
+    pq3_err err;
+    for (uint32_t i = 0; i < d->n_certs; i++) {
+        c = &d->certs[i];
+        /* Public bytes: plain comparisons. */
+        if (c->len != len || memcmp(c->blob, blob, len) != 0 ||
+            memcmp(c->account_pub, account_pub, PQ3_ECDSA_PUB_BYTES) != 0)
+            continue;
+        /* PROTOCOL.md §4 step 4, as pq3_cert_verify checks it. */
+        if (now >= c->cert.expires ||
+            (c->cert.created > now && c->cert.created - now > PQ3_CLOCK_SKEW))
+            return PQ3_ERR_EXPIRED;
+        *cert = c->cert;
+        return PQ3_OK;
+    }
+    if (len > PQ3_CERT_MAX_BYTES)
+        return PQ3_ERR_DECODE;
+    if ((err = pq3_cert_verify(cert, blob, len, account_pub, now)) != PQ3_OK)
+        return err;
+    c = &d->certs[d->next_cert];
+    d->next_cert = (d->next_cert + 1) % 64;
+    if (d->n_certs < 64)
+        d->n_certs++;
+    memcpy(c->blob, blob, len);
+    c->len = len;
+    memcpy(c->account_pub, account_pub, PQ3_ECDSA_PUB_BYTES);
+    c->cert = *cert;
     return PQ3_OK;
 }
 

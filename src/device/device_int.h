@@ -32,9 +32,19 @@ struct pq3_device {
     int loaded_exists;
     uint8_t *buf;                    /* PQ3_SKIPPED_MAX_BYTES scratch for records */
     uint8_t (*states)[PQ3_STATE_MAX_BYTES]; /* PQ3_PEER_MAX_SESSIONS session records */
+    /* Peer certificates verified in this process, by their bytes and the
+     * account key (an ECDSA verification each, otherwise paid on every
+     * envelope); a row changed in the store misses and is verified anew. */
+    struct cert_cache {
+        uint8_t blob[PQ3_CERT_MAX_BYTES];
+        size_t len;
+        uint8_t account_pub[PQ3_ECDSA_PUB_BYTES];
+        pq3_device_cert cert;
+    } certs[64];
+    uint32_t n_certs, next_cert;
     /* What pq3_device_outbox / _inbox / _publication return points here. */
     uint8_t *arena;
-    size_t arena_len, arena_cap;
+    size_t arena_len, arena_cap, arena_high; /* high: most ever used (wiped at free) */
 };
 
 /* Our own certificate must be usable (active identity). */
@@ -44,6 +54,12 @@ pq3_err pq3_dev_load_identity(pq3_device *d);
 /* Copies into the arena (reset with pq3_dev_arena_reset); NULL on ENOMEM. */
 void pq3_dev_arena_reset(pq3_device *d);
 const uint8_t *pq3_dev_arena_put(pq3_device *d, const void *p, size_t n);
+
+/* pq3_cert_verify through the handle's cache (validity at `now` is checked
+ * on every call). */
+pq3_err pq3_dev_cert_verify(pq3_device *d, pq3_device_cert *cert, const uint8_t *blob,
+                            size_t len, const uint8_t account_pub[PQ3_ECDSA_PUB_BYTES],
+                            uint64_t now);
 
 /* Makes and stores a new prekey inside the caller's transaction. */
 pq3_err pq3_dev_make_prekey(pq3_device *d, uint64_t now);

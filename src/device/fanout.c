@@ -253,7 +253,7 @@ static pq3_err seal_to(pq3_device *d, const target *t, const uint8_t *payload, s
     size_t len;
     pq3_err err;
 
-    if ((err = pq3_cert_verify(&pc, t->cert, t->cert_len, t->account_pub, now)) != PQ3_OK) {
+    if ((err = pq3_dev_cert_verify(d, &pc, t->cert, t->cert_len, t->account_pub, now)) != PQ3_OK) {
         pq3_dev_seterr(d->err, "the certificate of a device of %.*s is not valid now (%s): look "
                                "it up again",
                        (int)t->handle_len, (const char *)t->handle, pq3_strerror(err));
@@ -514,7 +514,7 @@ static pq3_err open_one(pq3_device *d, const pq3_incoming *in, uint64_t now, pq3
                        in->from_handle, in->from_handle);
     if (err != PQ3_OK)
         return err;
-    if ((err = pq3_cert_verify(&pc, cert, cert_len, pinned, now)) != PQ3_OK)
+    if ((err = pq3_dev_cert_verify(d, &pc, cert, cert_len, pinned, now)) != PQ3_OK)
         return err;
     if ((err = pq3_message_peek(&mi, in->msg, in->msg_len)) != PQ3_OK)
         return err;
