@@ -69,8 +69,11 @@ pq3_err pq3_link_response_encode(uint8_t *out, size_t cap, size_t *len,
 {
     size_t need;
     uint8_t *q = out;
+    /* Empty fields are refused here as the decoder refuses them: nothing
+     * is encoded that pq3_link_response_decode would not take back. */
     if (len == NULL || r == NULL || r->account_pub == NULL || r->cert == NULL ||
-        r->list == NULL || r->cert_len > PQ3_CERT_MAX_BYTES ||
+        r->list == NULL || r->cert_len == 0 || r->list_len == 0 ||
+        r->cert_len > PQ3_CERT_MAX_BYTES ||
         r->list_len > PQ3_DEVICE_LIST_MAX_BYTES)
         return PQ3_ERR_ARG;
     need = 2 + PQ3_ECDSA_PUB_BYTES + 2 + r->cert_len + 2 + r->list_len;
