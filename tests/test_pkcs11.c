@@ -20,6 +20,7 @@
 
 #include "pq3/keystore.h"
 #include "pq3/peer.h"
+#include "device_fixture.h"
 #include "protocol_fixture.h"
 
 #define MODULE "/usr/lib/softhsm/libsofthsm2.so"
@@ -413,6 +414,62 @@ out_free:
     free(bp);
 }
 
+/* ---- the device layer with its authentication key in the token ---------- */
+
+static void test_device_layer(void)
+{
+    static df_world w;
+    pq3_keystore *ks;
+    pq3_pkcs11_config cfg = config("device-layer");
+    pq3_soft_key ka, kb;
+    pq3_signer sa, sb;
+    pq3_contact_report rep;
+    df_device *t, *b;
+    uint32_t n;
+    CHECK(df_init(&w) == 0);
+    CHECK_OK(pq3_keystore_new(&ks));
+    CHECK_OK(pq3_keystore_pkcs11_create(ks, &cfg));
+    CHECK_OK(pq3_soft_key_generate(&ka, NULL));
+    CHECK_OK(pq3_soft_key_generate(&kb, NULL));
+    CHECK_OK(pq3_soft_signer(&sa, &ka));
+    CHECK_OK(pq3_soft_signer(&sb, &kb));
+    /* alice's device: its store, its key in the token */
+    t = &w.dev[w.n++];
+    snprintf(t->handle, sizeof t->handle, "mailto:alice@example.org");
+    {
+        char d[sizeof w.dir];
+        memcpy(d, w.dir, sizeof d);
+        snprintf(t->path, sizeof t->path, "%s/token-device.db", d);
+    }
+    CHECK_OK(pq3_keystore_signer(ks, &t->signer));
+    CHECK_OK(df_open(&w, t));
+    CHECK_OK(pq3_device_create_account(t->d, t->handle, &sa, FX_T0));
+    b = df_new(&w, "bob", "mailto:bob@example.org");
+    CHECK(b != NULL);
+    CHECK_OK(pq3_device_create_account(b->d, b->handle, &sb, FX_T0));
+    CHECK_OK(df_publish(t, FX_T0));
+    CHECK_OK(df_publish(b, FX_T0));
+    CHECK_OK(df_learn(&w, t, b->handle, FX_T0, &rep));
+    CHECK_OK(df_learn(&w, b, t->handle, FX_T0, &rep));
+    for (int round = 0; round < 5; round++) {
+        char text[32];
+        snprintf(text, sizeof text, "token says %d", round);
+        CHECK_OK(pq3_device_send(t->d, b->handle, (const uint8_t *)text, strlen(text), FX_T0, &n,
+                                 NULL));
+        CHECK(df_deliver(&w, t, FX_T0) >= 1);
+        CHECK(df_inbox_count(b, PQ3_INBOX_MESSAGE, text) == 1);
+        snprintf(text, sizeof text, "soft says %d", round);
+        CHECK_OK(pq3_device_send(b->d, t->handle, (const uint8_t *)text, strlen(text), FX_T0, &n,
+                                 NULL));
+        CHECK(df_deliver(&w, b, FX_T0) >= 1);
+        CHECK(df_inbox_count(t, PQ3_INBOX_MESSAGE, text) == 1);
+    }
+    df_cleanup(&w);
+    pq3_keystore_free(ks);
+    pq3_soft_key_wipe(&ka);
+    pq3_soft_key_wipe(&kb);
+}
+
 int main(void)
 {
     make_token();
@@ -420,6 +477,7 @@ int main(void)
     test_key_cannot_leave("device-key");
     test_failures();
     test_conversation();
+    test_device_layer();
     nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
     return pq3t_finish();
 }
