@@ -163,7 +163,9 @@ uint8_t dev_u8(dev_reader *r)
 uint16_t dev_u16(dev_reader *r)
 {
     const uint8_t *q = dev_bytes(r, 2);
-    return q == NULL ? 0 : (uint16_t)((q[0] << 8) | q[1]);
+    if (q == NULL)
+        return 0;
+    return (uint16_t)(((unsigned)q[0] << 8) | q[1]);
 }
 
 static uint32_t dev_u32(dev_reader *r)
