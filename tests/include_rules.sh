@@ -21,11 +21,11 @@ rank() {
     common|crypto|mlkem|padme|codec|kdf) echo 0 ;;
     identity|sign) echo 1 ;;
     prekey|account|keystore) echo 2 ;;
-    message) echo 3 ;;
+    message|wire) echo 3 ;;
     skipped) echo 4 ;;
     session|start|state) echo 5 ;;
     peer) echo 6 ;;
-    device) echo 10 ;;
+    device|client) echo 10 ;;
     *) echo 99 ;;
   esac
 }
@@ -45,6 +45,22 @@ done
 for f in "$src"/src/device/*.[ch]; do
   [ -e "$f" ] || continue
   if grep -Eq '#include "(crypto|mlkem|protocol)/' "$f"; then bad "$f includes a library internal"; else pass=$((pass + 1)); fi
+done
+
+# The client of pq3d's protocol: public headers only as well.
+for f in "$src"/src/client/*.[ch]; do
+  [ -e "$f" ] || continue
+  if grep -Eq '#include "(crypto|mlkem|protocol|device)/' "$f"; then bad "$f includes a library internal"; else pass=$((pass + 1)); fi
+done
+# src/wire is part of the pure library: it may use the codec, nothing above.
+for f in "$src"/src/wire/*.[ch]; do
+  [ -e "$f" ] || continue
+  if grep -Eq '#include "(device|client)/|#include "pq3/(device|client|keystore|session|peer)\.h"' "$f"; then bad "$f includes an upper layer"; else pass=$((pass + 1)); fi
+done
+# pq3d never uses the device layer or the client (docs/ARCHITECTURE.md).
+for f in "$src"/server/*.[ch]; do
+  [ -e "$f" ] || continue
+  if grep -Eq '#include "(crypto|mlkem|protocol|device|client)/|#include "pq3/(device|client|keystore)\.h"' "$f"; then bad "$f includes the device layer, the client or an internal"; else pass=$((pass + 1)); fi
 done
 
 # 2. Ranks inside src/protocol.

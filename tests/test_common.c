@@ -9,7 +9,7 @@ static void test_errors(void)
 {
     static const pq3_err input[] = { PQ3_ERR_DECODE, PQ3_ERR_VERIFY, PQ3_ERR_KEY,
                                      PQ3_ERR_EXPIRED, PQ3_ERR_REPLAY, PQ3_ERR_UNKNOWN,
-                                     PQ3_ERR_LIMIT, PQ3_ERR_VERSION };
+                                     PQ3_ERR_LIMIT, PQ3_ERR_VERSION, PQ3_ERR_REFUSED };
     static const pq3_err system[] = { PQ3_ERR_RNG, PQ3_ERR_NOMEM, PQ3_ERR_IO, PQ3_ERR_CRYPTO };
     static const pq3_err misuse[] = { PQ3_ERR_ARG, PQ3_ERR_BUFFER, PQ3_ERR_STATE };
 

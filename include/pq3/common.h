@@ -45,6 +45,7 @@ enum {
     PQ3_ERR_UNKNOWN = -6,  /* refers to a key, prekey or session we do not have */
     PQ3_ERR_LIMIT = -7,    /* would exceed a bound (skipped keys, list sizes) */
     PQ3_ERR_VERSION = -8,  /* unsupported version or type */
+    PQ3_ERR_REFUSED = -9,  /* the server refused the request (client.h: status) */
 
     /* System failure. */
     PQ3_ERR_RNG = -20,     /* the random source failed */

@@ -13,6 +13,7 @@ const char *pq3_strerror(pq3_err err)
     case PQ3_ERR_UNKNOWN: return "unknown key, prekey or session";
     case PQ3_ERR_LIMIT: return "limit exceeded";
     case PQ3_ERR_VERSION: return "unsupported version or type";
+    case PQ3_ERR_REFUSED: return "refused by the server";
     case PQ3_ERR_RNG: return "random number generator failed";
     case PQ3_ERR_NOMEM: return "out of memory";
     case PQ3_ERR_IO: return "input/output error";
