@@ -1090,8 +1090,23 @@ static struct evconnlistener *listen_on(pq3d_server *s, const char *hostport, ui
     struct evconnlistener *l;
     socklen_t blen = sizeof ss;
 
-    if (pq3d_split_hostport(hostport, host, sizeof host, &port) != 0 ||
-        evutil_parse_sockaddr_port(hostport, (struct sockaddr *)&ss, &sslen) != 0) {
+    memset(&ss, 0, sizeof ss);
+    if (pq3d_split_hostport(hostport, host, sizeof host, &port) == 0) {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+        if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+            a4->sin_family = AF_INET;
+            a4->sin_port = htons(port);
+            sslen = sizeof *a4;
+        } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+            a6->sin6_family = AF_INET6;
+            a6->sin6_port = htons(port);
+            sslen = sizeof *a6;
+        } else
+            port = 0, sslen = 0;
+    } else
+        sslen = 0;
+    if (sslen == 0) {
         snprintf(err, errlen, "listen address '%s' is not a numeric host:port", hostport);
         return NULL;
     }

@@ -248,6 +248,9 @@ int main(int argc, char **argv)
     if (pq3t_failures == 0)
         df_cleanup(&w);
     else
+        for (int i = 0; i < w.n; i++)
+            df_close(&w.dev[i]);
+    if (pq3t_failures != 0)
         fprintf(stderr, "kept %s (server log %s/pq3d.log)\n", w.dir, dir);
     free(acked);
     free(received);

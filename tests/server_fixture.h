@@ -27,7 +27,7 @@
 #define SF_NAME "test.pq3"
 
 typedef struct sf_server {
-    char dir[512];
+    char dir[1024];
     pid_t pid;
     uint16_t port, metrics_port;
     uint8_t pin[32];
@@ -90,7 +90,7 @@ static inline int sf_init(sf_server *s, const char *dir, const char *store, cons
 {
     char *argv[16];
     int n = 0;
-    char conf[600];
+    char conf[1100];
     FILE *f;
     memset(s, 0, sizeof *s);
     snprintf(s->dir, sizeof s->dir, "%s", dir);
@@ -124,7 +124,7 @@ static inline int sf_init(sf_server *s, const char *dir, const char *store, cons
     }
     /* The pin: SHA-256 of the certificate's DER. */
     {
-        char crt[600];
+        char crt[1100];
         unsigned int len = 32;
         X509 *x;
         snprintf(crt, sizeof crt, "%s/tls.crt", s->dir);
@@ -146,7 +146,7 @@ static inline int sf_init(sf_server *s, const char *dir, const char *store, cons
  * DIR/pq3d.log. */
 static inline int sf_start(sf_server *s)
 {
-    char ports[600], log[600];
+    char ports[1100], log[1100];
     snprintf(ports, sizeof ports, "%s/pq3d.ports", s->dir);
     snprintf(log, sizeof log, "%s/pq3d.log", s->dir);
     unlink(ports);
@@ -327,8 +327,11 @@ static inline int sf_flush(pq3_client *c, df_device *x)
             w[i].msg.p = env[i].msg;
             w[i].msg.len = env[i].msg_len;
         }
-        if (pq3_client_send(c, w, (uint16_t)n, st) != PQ3_OK)
+        if (pq3_client_send(c, w, (uint16_t)n, st) != PQ3_OK) {
+            fprintf(stderr, "send: %s (%s %s)\n", pq3_client_error(c),
+                    pq3_wire_status_name(pq3_client_status(c)), pq3_client_reason(c));
             return -1;
+        }
         for (uint32_t i = 0; i < n; i++) {
             if (st[i] != PQ3_ST_OK)
                 return -1;

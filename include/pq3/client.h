@@ -60,12 +60,18 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_client_connect(pq3_client **c, const pq3_client
 PQ3_API void pq3_client_free(pq3_client *c);
 
 /* The status and reason of the last PQ3_ERR_REFUSED (or of the GOODBYE that
- * closed the connection); PQ3_ST_OK and "" when none. */
+ * closed the connection); PQ3_ST_OK and "" when none. Each call on c but
+ * these accessors starts afresh, unless the connection is closed (then the
+ * story of its closing stays). With c NULL, these three report this
+ * thread's last failed pq3_client_connect (whose handle is gone): e.g. a
+ * refused AUTH's status and reason. */
 PQ3_API uint16_t pq3_client_status(const pq3_client *c);
 PQ3_API const char *pq3_client_reason(const pq3_client *c);
 /* One line saying what went wrong last ("" when nothing). */
 PQ3_API const char *pq3_client_error(const pq3_client *c);
-/* The socket (for poll), -1 when closed. */
+/* The socket (for poll), -1 when closed. Frames already read from it (and
+ * queued pushes) do not make it readable: call pq3_client_next(c, &d, 0)
+ * until PQ3_ERR_UNKNOWN before waiting on it. */
 PQ3_API int pq3_client_fd(const pq3_client *c);
 
 /* ---- requests (SERVER.md §5); each waits for its response ------------------ */
@@ -91,9 +97,7 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_client_send(pq3_client *c, const pq3_wire_envel
                                              uint16_t n, uint8_t *status);
 PQ3_API PQ3_MUST_USE pq3_err pq3_client_ack(pq3_client *c, const uint64_t *ids, uint16_t n);
 /* ACK without waiting for its response (pipelined: a receiver of many
- * pushes). The response is read by a later call on c; a non-OK one is
- * reported then, as PQ3_ERR_REFUSED from that call. The server may hold
- * PQ3_WIRE_MAX_INFLIGHT unanswered requests per connection. */
+ * pushes). Not implemented yet: PQ3_ERR_STATE. */
 PQ3_API PQ3_MUST_USE pq3_err pq3_client_ack_nowait(pq3_client *c, const uint64_t *ids,
                                                    uint16_t n);
 PQ3_API PQ3_MUST_USE pq3_err pq3_client_ping(pq3_client *c, uint64_t *server_time);

@@ -1,0 +1,716 @@
+/* pq3d's SQLite store (server/store.h): one file, WAL, synchronous=FULL,
+ * foreign keys, prepared statements; the default backend. */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#define SCHEMA_VERSION 1
+
+struct pq3d_store {
+    sqlite3 *db;
+    char node[PQ3D_NODE_MAX + 1];
+    char err[256];
+};
+
+static pq3_err fail(pq3d_store *s, const char *what)
+{
+    snprintf(s->err, sizeof s->err, "%s: %s", what, sqlite3_errmsg(s->db));
+    return PQ3_ERR_IO;
+}
+
+static pq3_err exec(pq3d_store *s, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(s->err, sizeof s->err, "%s", msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return PQ3_ERR_IO;
+    }
+    return PQ3_OK;
+}
+
+/* A cached prepared statement, reset for reuse. */
+static sqlite3_stmt *stmt(pq3d_store *s, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+        return NULL;
+    return st;
+}
+
+static const char schema[] =
+    "CREATE TABLE accounts(handle BLOB PRIMARY KEY, account_pub BLOB NOT NULL,"
+    " list BLOB NOT NULL, version INTEGER NOT NULL);"
+    "CREATE TABLE devices(id INTEGER PRIMARY KEY, handle BLOB NOT NULL"
+    " REFERENCES accounts(handle) ON DELETE CASCADE, device_id BLOB NOT NULL,"
+    " listed INTEGER NOT NULL, cert BLOB NOT NULL, bundle BLOB, bundle_created INTEGER,"
+    " queued_count INTEGER NOT NULL DEFAULT 0, queued_bytes INTEGER NOT NULL DEFAULT 0,"
+    " UNIQUE(handle, device_id));"
+    "CREATE TABLE queue(id INTEGER PRIMARY KEY AUTOINCREMENT, dev INTEGER NOT NULL"
+    " REFERENCES devices(id) ON DELETE CASCADE, msg_id BLOB NOT NULL, from_handle BLOB NOT NULL,"
+    " from_device BLOB NOT NULL, stored_at INTEGER NOT NULL, expires INTEGER NOT NULL,"
+    " body BLOB NOT NULL, UNIQUE(dev, msg_id));"
+    "CREATE INDEX queue_dev ON queue(dev, id);"
+    "CREATE INDEX queue_expires ON queue(expires);"
+    "CREATE TABLE invites(hash BLOB PRIMARY KEY, created INTEGER NOT NULL, used_by BLOB,"
+    " used_at INTEGER);"
+    "CREATE TABLE presence(dev INTEGER PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,"
+    " node TEXT NOT NULL, since INTEGER NOT NULL);";
+
+pq3_err pq3d_sqlite_open(pq3d_store **out, const char *path, const char *node, char *err,
+                         size_t errlen);
+
+pq3_err pq3d_sqlite_open(pq3d_store **out, const char *path, const char *node, char *err,
+                         size_t errlen)
+{
+    pq3d_store *s;
+    int fd, version = -1;
+    sqlite3_stmt *st;
+
+    *out = NULL;
+    /* Created 0600 before SQLite opens it: envelopes and metadata are not
+     * for other local users. */
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return PQ3_ERR_IO;
+    }
+    close(fd);
+    s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return PQ3_ERR_NOMEM;
+    snprintf(s->node, sizeof s->node, "%s", node);
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s: %s", path, sqlite3_errmsg(s->db));
+        sqlite3_close(s->db);
+        free(s);
+        return PQ3_ERR_IO;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") !=
+        PQ3_OK)
+        goto bad;
+    st = stmt(s, "PRAGMA user_version");
+    if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > SCHEMA_VERSION) {
+        snprintf(err, errlen, "%s has schema %d, newer than this pq3d (%d)", path, version,
+                 SCHEMA_VERSION);
+        sqlite3_close(s->db);
+        free(s);
+        return PQ3_ERR_VERSION;
+    }
+    if (version == 0) {
+        if (exec(s, "BEGIN IMMEDIATE") != PQ3_OK || exec(s, schema) != PQ3_OK ||
+            exec(s, "PRAGMA user_version=1; COMMIT") != PQ3_OK) {
+            (void)exec(s, "ROLLBACK");
+            goto bad;
+        }
+    }
+    *out = s;
+    return PQ3_OK;
+bad:
+    snprintf(err, errlen, "%s: %s", path, s->err);
+    sqlite3_close(s->db);
+    free(s);
+    return PQ3_ERR_IO;
+}
+
+/* ---- the interface (store.h), SQLite only until store_pg.c exists ---------- */
+
+pq3_err pq3d_store_open(pq3d_store **s, const char *url, const char *node, char *err,
+                        size_t errlen)
+{
+    if (s == NULL || url == NULL || node == NULL)
+        return PQ3_ERR_ARG;
+    if (strncmp(url, "pg:", 3) == 0) {
+        snprintf(err, errlen, "the PostgreSQL backend is not built yet");
+        return PQ3_ERR_ARG;
+    }
+    return pq3d_sqlite_open(s, strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url, node, err,
+                            errlen);
+}
+
+void pq3d_store_close(pq3d_store *s)
+{
+    if (s == NULL)
+        return;
+    sqlite3_close_v2(s->db);
+    free(s);
+}
+
+const char *pq3d_store_backend(const pq3d_store *s)
+{
+    (void)s;
+    return "sqlite";
+}
+
+const char *pq3d_store_error(const pq3d_store *s)
+{
+    return s != NULL ? s->err : "";
+}
+
+pq3_err pq3d_store_begin(pq3d_store *s) { return exec(s, "BEGIN IMMEDIATE"); }
+pq3_err pq3d_store_commit(pq3d_store *s) { return exec(s, "COMMIT"); }
+pq3_err pq3d_store_rollback(pq3d_store *s) { return exec(s, "ROLLBACK"); }
+pq3_err pq3d_store_savepoint(pq3d_store *s) { return exec(s, "SAVEPOINT j"); }
+pq3_err pq3d_store_release(pq3d_store *s) { return exec(s, "RELEASE j"); }
+pq3_err pq3d_store_undo(pq3d_store *s) { return exec(s, "ROLLBACK TO j; RELEASE j"); }
+
+/* Runs a prepared statement to completion; returns the step result. */
+static int run(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
+{
+    sqlite3_bind_blob(st, i, p, (int)n, SQLITE_STATIC);
+}
+
+pq3_err pq3d_store_account_get(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+                               pq3d_account *out)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT account_pub, list, version FROM accounts WHERE handle=?");
+    int rc;
+    if (st == NULL)
+        return fail(s, "account");
+    bind_blob(st, 1, handle, handle_len);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        size_t pl = (size_t)sqlite3_column_bytes(st, 0), ll = (size_t)sqlite3_column_bytes(st, 1);
+        if (pl != PQ3_ECDSA_PUB_BYTES || ll > sizeof out->list) {
+            sqlite3_finalize(st);
+            snprintf(s->err, sizeof s->err, "account row malformed");
+            return PQ3_ERR_IO;
+        }
+        memcpy(out->account_pub, sqlite3_column_blob(st, 0), pl);
+        memcpy(out->list, sqlite3_column_blob(st, 1), ll);
+        out->list_len = ll;
+        out->version = (uint64_t)sqlite3_column_int64(st, 2);
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE)
+        return PQ3_ERR_UNKNOWN;
+    return rc == SQLITE_ROW ? PQ3_OK : fail(s, "account");
+}
+
+pq3_err pq3d_store_account_create(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+                                  const pq3d_account *a)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT INTO accounts(handle, account_pub, list, version) "
+                               "VALUES(?,?,?,?)");
+    int rc;
+    if (st == NULL)
+        return fail(s, "register");
+    bind_blob(st, 1, handle, handle_len);
+    bind_blob(st, 2, a->account_pub, PQ3_ECDSA_PUB_BYTES);
+    bind_blob(st, 3, a->list, a->list_len);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)a->version);
+    rc = run(st);
+    if (rc == SQLITE_CONSTRAINT)
+        return PQ3_ERR_STATE;
+    return rc == SQLITE_DONE ? PQ3_OK : fail(s, "register");
+}
+
+pq3_err pq3d_store_account_set_list(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+                                    const uint8_t *list, size_t list_len, uint64_t version,
+                                    uint64_t old_version)
+{
+    sqlite3_stmt *st = stmt(s, "UPDATE accounts SET list=?, version=? WHERE handle=? AND version=?");
+    if (st == NULL)
+        return fail(s, "set list");
+    bind_blob(st, 1, list, list_len);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)version);
+    bind_blob(st, 3, handle, handle_len);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)old_version);
+    if (run(st) != SQLITE_DONE)
+        return fail(s, "set list");
+    return sqlite3_changes(s->db) == 1 ? PQ3_OK : PQ3_ERR_STATE;
+}
+
+/* The device's row id, 0 when none (or -1 on error). */
+static sqlite3_int64 dev_id(pq3d_store *s, const uint8_t *h, size_t hl, const uint8_t *id,
+                            int listed_only)
+{
+    sqlite3_stmt *st = stmt(s, listed_only ? "SELECT id FROM devices WHERE handle=? AND device_id=? AND listed=1"
+                                           : "SELECT id FROM devices WHERE handle=? AND device_id=?");
+    sqlite3_int64 v = -1;
+    int rc;
+    if (st == NULL)
+        return -1;
+    bind_blob(st, 1, h, hl);
+    bind_blob(st, 2, id, PQ3_DEVICE_ID_BYTES);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    else if (rc == SQLITE_DONE)
+        v = 0;
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void row_from(sqlite3_stmt *st, pq3d_device_row *out)
+{
+    size_t cl = (size_t)sqlite3_column_bytes(st, 2), bl = (size_t)sqlite3_column_bytes(st, 3);
+    memcpy(out->device_id, sqlite3_column_blob(st, 0), PQ3_DEVICE_ID_BYTES);
+    out->listed = (uint8_t)sqlite3_column_int(st, 1);
+    out->cert_len = cl <= sizeof out->cert ? cl : 0;
+    memcpy(out->cert, sqlite3_column_blob(st, 2), out->cert_len);
+    out->bundle_len = bl == PQ3_PREKEY_BUNDLE_BYTES ? bl : 0;
+    if (out->bundle_len)
+        memcpy(out->bundle, sqlite3_column_blob(st, 3), bl);
+    out->bundle_created = (uint64_t)sqlite3_column_int64(st, 4);
+}
+
+pq3_err pq3d_store_device_get(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+                              const uint8_t device_id[PQ3_DEVICE_ID_BYTES], pq3d_device_row *out)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT device_id, listed, cert, bundle, bundle_created FROM "
+                               "devices WHERE handle=? AND device_id=?");
+    int rc;
+    if (st == NULL)
+        return fail(s, "device");
+    bind_blob(st, 1, handle, handle_len);
+    bind_blob(st, 2, device_id, PQ3_DEVICE_ID_BYTES);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        row_from(st, out);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE)
+        return PQ3_ERR_UNKNOWN;
+    return rc == SQLITE_ROW ? PQ3_OK : fail(s, "device");
+}
+
+pq3_err pq3d_store_device_put_cert(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+                                   const uint8_t device_id[PQ3_DEVICE_ID_BYTES],
+                                   const uint8_t *cert, size_t cert_len, int listed)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT INTO devices(handle, device_id, listed, cert) "
+                               "VALUES(?,?,?,?) ON CONFLICT(handle, device_id) DO UPDATE SET "
+                               "cert=excluded.cert, listed=excluded.listed");
+    int rc;
+    if (st == NULL)
+        return fail(s, "device");
+    bind_blob(st, 1, handle, handle_len);
+    bind_blob(st, 2, device_id, PQ3_DEVICE_ID_BYTES);
+    sqlite3_bind_int(st, 3, listed ? 1 : 0);
+    bind_blob(st, 4, cert, cert_len);
+    rc = run(st);
+    if (rc == SQLITE_CONSTRAINT)
+        return PQ3_ERR_UNKNOWN;
+    return rc == SQLITE_DONE ? PQ3_OK : fail(s, "device");
+}
+
+pq3_err pq3d_store_device_set_listed(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+                                     const uint8_t device_id[PQ3_DEVICE_ID_BYTES], int listed)
+{
+    sqlite3_stmt *st = stmt(s, "UPDATE devices SET listed=? WHERE handle=? AND device_id=?");
+    if (st == NULL)
+        return fail(s, "device");
+    sqlite3_bind_int(st, 1, listed ? 1 : 0);
+    bind_blob(st, 2, handle, handle_len);
+    bind_blob(st, 3, device_id, PQ3_DEVICE_ID_BYTES);
+    if (run(st) != SQLITE_DONE)
+        return fail(s, "device");
+    return sqlite3_changes(s->db) == 1 ? PQ3_OK : PQ3_ERR_UNKNOWN;
+}
+
+pq3_err pq3d_store_device_put_bundle(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+                                     const uint8_t device_id[PQ3_DEVICE_ID_BYTES],
+                                     const uint8_t *bundle, size_t bundle_len, uint64_t created)
+{
+    sqlite3_stmt *st = stmt(s, "UPDATE devices SET bundle=?, bundle_created=? WHERE handle=? "
+                               "AND device_id=?");
+    if (st == NULL)
+        return fail(s, "bundle");
+    bind_blob(st, 1, bundle, bundle_len);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)created);
+    bind_blob(st, 3, handle, handle_len);
+    bind_blob(st, 4, device_id, PQ3_DEVICE_ID_BYTES);
+    if (run(st) != SQLITE_DONE)
+        return fail(s, "bundle");
+    return sqlite3_changes(s->db) == 1 ? PQ3_OK : PQ3_ERR_UNKNOWN;
+}
+
+pq3_err pq3d_store_device_delete(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+                                 const uint8_t device_id[PQ3_DEVICE_ID_BYTES])
+{
+    /* The queue and presence go with it (ON DELETE CASCADE). */
+    sqlite3_stmt *st = stmt(s, "DELETE FROM devices WHERE handle=? AND device_id=?");
+    if (st == NULL)
+        return fail(s, "device");
+    bind_blob(st, 1, handle, handle_len);
+    bind_blob(st, 2, device_id, PQ3_DEVICE_ID_BYTES);
+    return run(st) == SQLITE_DONE ? PQ3_OK : fail(s, "device");
+}
+
+pq3_err pq3d_store_devices(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+                           pq3d_device_row *out, uint32_t max, uint32_t *n)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT device_id, listed, cert, bundle, bundle_created FROM "
+                               "devices WHERE handle=? ORDER BY device_id");
+    int rc;
+    *n = 0;
+    if (st == NULL)
+        return fail(s, "devices");
+    bind_blob(st, 1, handle, handle_len);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == max) {
+            sqlite3_finalize(st);
+            return PQ3_ERR_LIMIT;
+        }
+        row_from(st, &out[(*n)++]);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? PQ3_OK : fail(s, "devices");
+}
+
+pq3_err pq3d_store_queue_put(pq3d_store *s, pq3d_queued *e, uint64_t now, uint32_t max_count,
+                             uint64_t max_bytes)
+{
+    sqlite3_int64 dev;
+    sqlite3_stmt *st;
+    int rc;
+    (void)now;
+
+    e->status = PQ3_ST_OK;
+    e->duplicate = 0;
+    e->queue_id = 0;
+    e->node[0] = 0;
+    dev = dev_id(s, e->to_handle, e->to_handle_len, e->to_device, 1);
+    if (dev < 0)
+        return fail(s, "queue");
+    if (dev == 0) {
+        e->status = PQ3_ST_NOT_FOUND;
+        return PQ3_OK;
+    }
+    /* Already queued under this msg_id: the same envelope sent again. */
+    st = stmt(s, "SELECT id FROM queue WHERE dev=? AND msg_id=?");
+    if (st == NULL)
+        return fail(s, "queue");
+    sqlite3_bind_int64(st, 1, dev);
+    bind_blob(st, 2, e->msg_id, sizeof e->msg_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        e->queue_id = (uint64_t)sqlite3_column_int64(st, 0);
+        e->duplicate = 1;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return fail(s, "queue");
+    if (!e->duplicate) {
+        /* The counters kept in the device row, not COUNT(*): the hot path. */
+        st = stmt(s, "SELECT queued_count, queued_bytes FROM devices WHERE id=?");
+        if (st == NULL)
+            return fail(s, "queue");
+        sqlite3_bind_int64(st, 1, dev);
+        if (sqlite3_step(st) == SQLITE_ROW &&
+            ((uint64_t)sqlite3_column_int64(st, 0) >= max_count ||
+             (uint64_t)sqlite3_column_int64(st, 1) + e->msg_len > max_bytes))
+            e->status = PQ3_ST_QUEUE_FULL;
+        sqlite3_finalize(st);
+        if (e->status != PQ3_ST_OK)
+            return PQ3_OK;
+        st = stmt(s, "INSERT INTO queue(dev, msg_id, from_handle, from_device, stored_at, "
+                     "expires, body) VALUES(?,?,?,?,?,?,?)");
+        if (st == NULL)
+            return fail(s, "queue");
+        sqlite3_bind_int64(st, 1, dev);
+        bind_blob(st, 2, e->msg_id, sizeof e->msg_id);
+        bind_blob(st, 3, e->from_handle, e->from_handle_len);
+        bind_blob(st, 4, e->from_device, PQ3_DEVICE_ID_BYTES);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)e->stored_at);
+        sqlite3_bind_int64(st, 6, (sqlite3_int64)e->expires);
+        bind_blob(st, 7, e->msg, e->msg_len);
+        if (run(st) != SQLITE_DONE)
+            return fail(s, "queue");
+        e->queue_id = (uint64_t)sqlite3_last_insert_rowid(s->db);
+        st = stmt(s, "UPDATE devices SET queued_count=queued_count+1, "
+                     "queued_bytes=queued_bytes+? WHERE id=?");
+        if (st == NULL)
+            return fail(s, "queue");
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)e->msg_len);
+        sqlite3_bind_int64(st, 2, dev);
+        if (run(st) != SQLITE_DONE)
+            return fail(s, "queue");
+    }
+    st = stmt(s, "SELECT node FROM presence WHERE dev=?");
+    if (st == NULL)
+        return fail(s, "queue");
+    sqlite3_bind_int64(st, 1, dev);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(e->node, sizeof e->node, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return PQ3_OK;
+}
+
+void pq3d_delivery_free(pq3d_delivery *d, uint32_t n)
+{
+    if (d == NULL)
+        return;
+    for (uint32_t i = 0; i < n; i++) {
+        free(d[i].msg);
+        d[i].msg = NULL;
+    }
+}
+
+pq3_err pq3d_store_queue_fetch(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+                               const uint8_t device_id[PQ3_DEVICE_ID_BYTES], uint64_t now,
+                               const uint64_t *skip, uint32_t n_skip, pq3d_delivery *out,
+                               uint32_t max, uint32_t *n)
+{
+    sqlite3_int64 dev = dev_id(s, handle, handle_len, device_id, 0);
+    sqlite3_stmt *st;
+    int rc;
+    *n = 0;
+    if (dev < 0)
+        return fail(s, "fetch");
+    if (dev == 0)
+        return PQ3_OK;
+    st = stmt(s, "SELECT id, from_handle, from_device, msg_id, stored_at, body FROM queue "
+                 "WHERE dev=? AND expires>? ORDER BY id LIMIT ?");
+    if (st == NULL)
+        return fail(s, "fetch");
+    sqlite3_bind_int64(st, 1, dev);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)max + n_skip);
+    while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t id = (uint64_t)sqlite3_column_int64(st, 0);
+        pq3d_delivery *d = &out[*n];
+        size_t hl = (size_t)sqlite3_column_bytes(st, 1), bl = (size_t)sqlite3_column_bytes(st, 5);
+        int skipped = 0;
+        for (uint32_t k = 0; k < n_skip; k++)
+            if (skip[k] == id)
+                skipped = 1;
+        if (skipped || hl == 0 || hl > PQ3_HANDLE_MAX || bl == 0)
+            continue;
+        d->queue_id = id;
+        memcpy(d->from_handle, sqlite3_column_blob(st, 1), hl);
+        d->from_handle_len = hl;
+        memcpy(d->from_device, sqlite3_column_blob(st, 2), PQ3_DEVICE_ID_BYTES);
+        memcpy(d->msg_id, sqlite3_column_blob(st, 3), sizeof d->msg_id);
+        d->stored_at = (uint64_t)sqlite3_column_int64(st, 4);
+        d->msg = malloc(bl);
+        if (d->msg == NULL) {
+            sqlite3_finalize(st);
+            return PQ3_ERR_NOMEM;
+        }
+        memcpy(d->msg, sqlite3_column_blob(st, 5), bl);
+        d->msg_len = bl;
+        (*n)++;
+    }
+    sqlite3_finalize(st);
+    return PQ3_OK;
+}
+
+pq3_err pq3d_store_queue_ack(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+                             const uint8_t device_id[PQ3_DEVICE_ID_BYTES], const uint64_t *ids,
+                             uint32_t n, uint32_t *deleted)
+{
+    sqlite3_int64 dev = dev_id(s, handle, handle_len, device_id, 0);
+    uint32_t gone = 0;
+    if (deleted != NULL)
+        *deleted = 0;
+    if (dev < 0)
+        return fail(s, "ack");
+    if (dev == 0)
+        return PQ3_OK;
+    for (uint32_t i = 0; i < n; i++) {
+        /* dev=? : only this device's own envelopes. */
+        sqlite3_stmt *st = stmt(s, "DELETE FROM queue WHERE id=? AND dev=? RETURNING length(body)");
+        int rc;
+        if (st == NULL)
+            return fail(s, "ack");
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)ids[i]);
+        sqlite3_bind_int64(st, 2, dev);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            sqlite3_int64 bytes = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+            st = stmt(s, "UPDATE devices SET queued_count=queued_count-1, "
+                         "queued_bytes=queued_bytes-? WHERE id=?");
+            if (st == NULL)
+                return fail(s, "ack");
+            sqlite3_bind_int64(st, 1, bytes);
+            sqlite3_bind_int64(st, 2, dev);
+            if (run(st) != SQLITE_DONE)
+                return fail(s, "ack");
+            gone++;
+        } else {
+            sqlite3_finalize(st);
+            if (rc != SQLITE_DONE)
+                return fail(s, "ack");
+        }
+    }
+    if (deleted != NULL)
+        *deleted = gone;
+    return PQ3_OK;
+}
+
+pq3_err pq3d_store_queue_count(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+                               const uint8_t device_id[PQ3_DEVICE_ID_BYTES], uint64_t now,
+                               uint32_t *count, uint64_t *bytes)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT count(*), coalesce(sum(length(body)),0) FROM queue "
+                               "WHERE dev=(SELECT id FROM devices WHERE handle=? AND "
+                               "device_id=?) AND expires>?");
+    int rc;
+    if (st == NULL)
+        return fail(s, "count");
+    bind_blob(st, 1, handle, handle_len);
+    bind_blob(st, 2, device_id, PQ3_DEVICE_ID_BYTES);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)now);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *count = (uint32_t)sqlite3_column_int64(st, 0);
+        *bytes = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? PQ3_OK : fail(s, "count");
+}
+
+pq3_err pq3d_store_queue_expire(pq3d_store *s, uint64_t now, uint64_t *deleted)
+{
+    sqlite3_stmt *st = stmt(s, "DELETE FROM queue WHERE expires<=?");
+    if (st == NULL)
+        return fail(s, "expire");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
+    if (run(st) != SQLITE_DONE)
+        return fail(s, "expire");
+    *deleted = (uint64_t)sqlite3_changes(s->db);
+    if (*deleted == 0)
+        return PQ3_OK;
+    /* Counters recomputed for exactness after an expiry. */
+    return exec(s, "UPDATE devices SET queued_count=(SELECT count(*) FROM queue WHERE dev="
+                   "devices.id), queued_bytes=(SELECT coalesce(sum(length(body)),0) FROM queue "
+                   "WHERE dev=devices.id)");
+}
+
+pq3_err pq3d_store_queue_total(pq3d_store *s, uint64_t *envelopes, uint64_t *bytes)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT coalesce(sum(queued_count),0), "
+                               "coalesce(sum(queued_bytes),0) FROM devices");
+    int rc;
+    if (st == NULL)
+        return fail(s, "total");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *envelopes = (uint64_t)sqlite3_column_int64(st, 0);
+        *bytes = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? PQ3_OK : fail(s, "total");
+}
+
+pq3_err pq3d_store_invite_add(pq3d_store *s, const uint8_t hash[32], uint64_t created)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT INTO invites(hash, created) VALUES(?,?)");
+    if (st == NULL)
+        return fail(s, "invite");
+    bind_blob(st, 1, hash, 32);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)created);
+    return run(st) == SQLITE_DONE ? PQ3_OK : fail(s, "invite");
+}
+
+pq3_err pq3d_store_invite_use(pq3d_store *s, const uint8_t hash[32], const uint8_t *handle,
+                              size_t handle_len, uint64_t now)
+{
+    sqlite3_stmt *st = stmt(s, "UPDATE invites SET used_by=?, used_at=? WHERE hash=? AND "
+                               "used_by IS NULL");
+    if (st == NULL)
+        return fail(s, "invite");
+    bind_blob(st, 1, handle, handle_len);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
+    bind_blob(st, 3, hash, 32);
+    if (run(st) != SQLITE_DONE)
+        return fail(s, "invite");
+    return sqlite3_changes(s->db) == 1 ? PQ3_OK : PQ3_ERR_UNKNOWN;
+}
+
+pq3_err pq3d_store_presence_set(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+                                const uint8_t device_id[PQ3_DEVICE_ID_BYTES])
+{
+    sqlite3_stmt *st = stmt(s, "INSERT OR REPLACE INTO presence(dev, node, since) SELECT id, ?, "
+                               "strftime('%s','now') FROM devices WHERE handle=? AND device_id=?");
+    if (st == NULL)
+        return fail(s, "presence");
+    sqlite3_bind_text(st, 1, s->node, -1, SQLITE_STATIC);
+    bind_blob(st, 2, handle, handle_len);
+    bind_blob(st, 3, device_id, PQ3_DEVICE_ID_BYTES);
+    return run(st) == SQLITE_DONE ? PQ3_OK : fail(s, "presence");
+}
+
+pq3_err pq3d_store_presence_clear(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+                                  const uint8_t device_id[PQ3_DEVICE_ID_BYTES])
+{
+    sqlite3_stmt *st = stmt(s, "DELETE FROM presence WHERE node=? AND dev=(SELECT id FROM "
+                               "devices WHERE handle=? AND device_id=?)");
+    if (st == NULL)
+        return fail(s, "presence");
+    sqlite3_bind_text(st, 1, s->node, -1, SQLITE_STATIC);
+    bind_blob(st, 2, handle, handle_len);
+    bind_blob(st, 3, device_id, PQ3_DEVICE_ID_BYTES);
+    return run(st) == SQLITE_DONE ? PQ3_OK : fail(s, "presence");
+}
+
+pq3_err pq3d_store_presence_reset(pq3d_store *s)
+{
+    sqlite3_stmt *st = stmt(s, "DELETE FROM presence WHERE node=?");
+    if (st == NULL)
+        return fail(s, "presence");
+    sqlite3_bind_text(st, 1, s->node, -1, SQLITE_STATIC);
+    return run(st) == SQLITE_DONE ? PQ3_OK : fail(s, "presence");
+}
+
+/* One node on SQLite: nobody to notify, nothing to listen to (§11). */
+pq3_err pq3d_store_notify(pq3d_store *s, const char *node, const char *payload)
+{
+    (void)s;
+    (void)node;
+    (void)payload;
+    return PQ3_OK;
+}
+
+pq3_err pq3d_listener_open(pq3d_listener **l, const char *url, const char *node, char *err,
+                           size_t errlen)
+{
+    (void)url;
+    (void)node;
+    (void)err;
+    (void)errlen;
+    *l = NULL;
+    return PQ3_OK;
+}
+
+int pq3d_listener_fd(const pq3d_listener *l)
+{
+    (void)l;
+    return -1;
+}
+
+pq3_err pq3d_listener_drain(pq3d_listener *l, void (*fn)(void *arg, const char *payload),
+                            void *arg)
+{
+    (void)l;
+    (void)fn;
+    (void)arg;
+    return PQ3_OK;
+}
+
+void pq3d_listener_close(pq3d_listener *l)
+{
+    (void)l;
+}
