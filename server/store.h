@@ -25,7 +25,8 @@
 #include "pq3/prekey.h"
 #include "pq3/wire.h"
 
-#define PQ3D_NODE_MAX 63
+/* 59: PostgreSQL channel names ("pq3_" + node) stop at 63 bytes. */
+#define PQ3D_NODE_MAX 59
 
 typedef struct pq3d_store pq3d_store;
 
@@ -33,7 +34,7 @@ typedef struct pq3d_store pq3d_store;
  * Opens (creating the schema when the database is empty) the store at `url`:
  *   "sqlite:PATH"   SQLite file PATH (WAL, synchronous=FULL, mode 0600)
  *   "pg:CONNINFO"   PostgreSQL through libpq (CONNINFO as PQconnectdb takes it)
- * A plain path (no scheme) is SQLite. `node` (1..63 bytes of [A-Za-z0-9_-])
+ * A plain path (no scheme) is SQLite. `node` (1..59 bytes of [A-Za-z0-9_-])
  * names this pq3d process for presence (§11). On error *s = NULL and err
  * (may be NULL) holds one line. Errors: PQ3_ERR_ARG, PQ3_ERR_IO,
  * PQ3_ERR_VERSION (the schema is newer than this build), PQ3_ERR_NOMEM.
@@ -143,7 +144,9 @@ typedef struct pq3d_queued {
  * is not listed; QUEUE_FULL when its queue holds max_count envelopes or
  * adding this one would pass max_bytes (expired envelopes not counted);
  * OK with duplicate = 1 and the existing id when (device, msg_id) is
- * queued. A status other than OK is not an error (returns PQ3_OK).
+ * queued. A status other than OK is not an error (returns PQ3_OK). A
+ * queue that looks full first deletes its own expired envelopes (their
+ * lifetime ended; otherwise they go at the next queue_expire).
  */
 pq3_err pq3d_store_queue_put(pq3d_store *s, pq3d_queued *e, uint64_t now, uint32_t max_count,
                              uint64_t max_bytes);

@@ -1,6 +1,6 @@
 /* pq3d's SQLite store (server/store.h): one file, WAL, synchronous=FULL,
  * foreign keys, prepared statements; the default backend. */
-#include "store.h"
+#include "store_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,11 +14,6 @@
 
 #define SCHEMA_VERSION 1
 
-struct pq3d_store {
-    sqlite3 *db;
-    char node[PQ3D_NODE_MAX + 1];
-    char err[256];
-};
 
 static pq3_err fail(pq3d_store *s, const char *what)
 {
@@ -65,8 +60,7 @@ static const char schema[] =
     "CREATE TABLE presence(dev INTEGER PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,"
     " node TEXT NOT NULL, since INTEGER NOT NULL);";
 
-pq3_err pq3d_sqlite_open(pq3d_store **out, const char *path, const char *node, char *err,
-                         size_t errlen);
+static const struct pq3d_store_ops sq_ops;
 
 pq3_err pq3d_sqlite_open(pq3d_store **out, const char *path, const char *node, char *err,
                          size_t errlen)
@@ -85,6 +79,8 @@ pq3_err pq3d_sqlite_open(pq3d_store **out, const char *path, const char *node, c
     }
     close(fd);
     s = calloc(1, sizeof *s);
+    if (s != NULL)
+        s->ops = &sq_ops;
     if (s == NULL)
         return PQ3_ERR_NOMEM;
     snprintf(s->node, sizeof s->node, "%s", node);
@@ -96,26 +92,42 @@ pq3_err pq3d_sqlite_open(pq3d_store **out, const char *path, const char *node, c
         return PQ3_ERR_IO;
     }
     sqlite3_busy_timeout(s->db, 5000);
-    if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") !=
-        PQ3_OK)
+    /* Switching a new file to WAL needs it alone for a moment, and SQLite
+     * does not wait for that through the busy handler: retry for up to 5 s
+     * when another process opens it at the same time. */
+    for (int tries = 0;; tries++) {
+        if (exec(s, "PRAGMA journal_mode=WAL") == PQ3_OK)
+            break;
+        if ((sqlite3_errcode(s->db) & 0xff) != SQLITE_BUSY || tries == 250)
+            goto bad;
+        usleep(20000);
+    }
+    if (exec(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") != PQ3_OK)
+        goto bad;
+    /* The version is read inside the write transaction: two processes
+     * opening a new file at once must not both create the schema. */
+    if (exec(s, "BEGIN IMMEDIATE") != PQ3_OK)
         goto bad;
     st = stmt(s, "PRAGMA user_version");
     if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
         version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     if (version > SCHEMA_VERSION) {
+        (void)exec(s, "ROLLBACK");
         snprintf(err, errlen, "%s has schema %d, newer than this pq3d (%d)", path, version,
                  SCHEMA_VERSION);
         sqlite3_close(s->db);
         free(s);
         return PQ3_ERR_VERSION;
     }
-    if (version == 0) {
-        if (exec(s, "BEGIN IMMEDIATE") != PQ3_OK || exec(s, schema) != PQ3_OK ||
-            exec(s, "PRAGMA user_version=1; COMMIT") != PQ3_OK) {
-            (void)exec(s, "ROLLBACK");
-            goto bad;
-        }
+    if (version < 0 ||
+        (version == 0 && (exec(s, schema) != PQ3_OK ||
+                          exec(s, "PRAGMA user_version=1") != PQ3_OK)) ||
+        exec(s, "COMMIT") != PQ3_OK) {
+        if (version < 0)
+            snprintf(s->err, sizeof s->err, "cannot read the schema version");
+        (void)exec(s, "ROLLBACK");
+        goto bad;
     }
     *out = s;
     return PQ3_OK;
@@ -126,46 +138,18 @@ bad:
     return PQ3_ERR_IO;
 }
 
-/* ---- the interface (store.h), SQLite only until store_pg.c exists ---------- */
-
-pq3_err pq3d_store_open(pq3d_store **s, const char *url, const char *node, char *err,
-                        size_t errlen)
+static void sq_close(pq3d_store *s)
 {
-    if (s == NULL || url == NULL || node == NULL)
-        return PQ3_ERR_ARG;
-    if (strncmp(url, "pg:", 3) == 0) {
-        snprintf(err, errlen, "the PostgreSQL backend is not built yet");
-        return PQ3_ERR_ARG;
-    }
-    return pq3d_sqlite_open(s, strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url, node, err,
-                            errlen);
-}
-
-void pq3d_store_close(pq3d_store *s)
-{
-    if (s == NULL)
-        return;
     sqlite3_close_v2(s->db);
     free(s);
 }
 
-const char *pq3d_store_backend(const pq3d_store *s)
-{
-    (void)s;
-    return "sqlite";
-}
-
-const char *pq3d_store_error(const pq3d_store *s)
-{
-    return s != NULL ? s->err : "";
-}
-
-pq3_err pq3d_store_begin(pq3d_store *s) { return exec(s, "BEGIN IMMEDIATE"); }
-pq3_err pq3d_store_commit(pq3d_store *s) { return exec(s, "COMMIT"); }
-pq3_err pq3d_store_rollback(pq3d_store *s) { return exec(s, "ROLLBACK"); }
-pq3_err pq3d_store_savepoint(pq3d_store *s) { return exec(s, "SAVEPOINT j"); }
-pq3_err pq3d_store_release(pq3d_store *s) { return exec(s, "RELEASE j"); }
-pq3_err pq3d_store_undo(pq3d_store *s) { return exec(s, "ROLLBACK TO j; RELEASE j"); }
+static pq3_err sq_begin(pq3d_store *s) { return exec(s, "BEGIN IMMEDIATE"); }
+static pq3_err sq_commit(pq3d_store *s) { return exec(s, "COMMIT"); }
+static pq3_err sq_rollback(pq3d_store *s) { return exec(s, "ROLLBACK"); }
+static pq3_err sq_savepoint(pq3d_store *s) { return exec(s, "SAVEPOINT j"); }
+static pq3_err sq_release(pq3d_store *s) { return exec(s, "RELEASE j"); }
+static pq3_err sq_undo(pq3d_store *s) { return exec(s, "ROLLBACK TO j; RELEASE j"); }
 
 /* Runs a prepared statement to completion; returns the step result. */
 static int run(sqlite3_stmt *st)
@@ -180,7 +164,7 @@ static void bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
     sqlite3_bind_blob(st, i, p, (int)n, SQLITE_STATIC);
 }
 
-pq3_err pq3d_store_account_get(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+static pq3_err sq_account_get(pq3d_store *s, const uint8_t *handle, size_t handle_len,
                                pq3d_account *out)
 {
     sqlite3_stmt *st = stmt(s, "SELECT account_pub, list, version FROM accounts WHERE handle=?");
@@ -207,7 +191,7 @@ pq3_err pq3d_store_account_get(pq3d_store *s, const uint8_t *handle, size_t hand
     return rc == SQLITE_ROW ? PQ3_OK : fail(s, "account");
 }
 
-pq3_err pq3d_store_account_create(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+static pq3_err sq_account_create(pq3d_store *s, const uint8_t *handle, size_t handle_len,
                                   const pq3d_account *a)
 {
     sqlite3_stmt *st = stmt(s, "INSERT INTO accounts(handle, account_pub, list, version) "
@@ -225,7 +209,7 @@ pq3_err pq3d_store_account_create(pq3d_store *s, const uint8_t *handle, size_t h
     return rc == SQLITE_DONE ? PQ3_OK : fail(s, "register");
 }
 
-pq3_err pq3d_store_account_set_list(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+static pq3_err sq_account_set_list(pq3d_store *s, const uint8_t *handle, size_t handle_len,
                                     const uint8_t *list, size_t list_len, uint64_t version,
                                     uint64_t old_version)
 {
@@ -238,7 +222,14 @@ pq3_err pq3d_store_account_set_list(pq3d_store *s, const uint8_t *handle, size_t
     sqlite3_bind_int64(st, 4, (sqlite3_int64)old_version);
     if (run(st) != SQLITE_DONE)
         return fail(s, "set list");
-    return sqlite3_changes(s->db) == 1 ? PQ3_OK : PQ3_ERR_STATE;
+    if (sqlite3_changes(s->db) == 1)
+        return PQ3_OK;
+    /* Which failure: the account is gone, or its version moved on. */
+    {
+        pq3d_account a;
+        pq3_err e = sq_account_get(s, handle, handle_len, &a);
+        return e == PQ3_OK ? PQ3_ERR_STATE : e;
+    }
 }
 
 /* The device's row id, 0 when none (or -1 on error). */
@@ -275,7 +266,7 @@ static void row_from(sqlite3_stmt *st, pq3d_device_row *out)
     out->bundle_created = (uint64_t)sqlite3_column_int64(st, 4);
 }
 
-pq3_err pq3d_store_device_get(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+static pq3_err sq_device_get(pq3d_store *s, const uint8_t *handle, size_t handle_len,
                               const uint8_t device_id[PQ3_DEVICE_ID_BYTES], pq3d_device_row *out)
 {
     sqlite3_stmt *st = stmt(s, "SELECT device_id, listed, cert, bundle, bundle_created FROM "
@@ -294,7 +285,7 @@ pq3_err pq3d_store_device_get(pq3d_store *s, const uint8_t *handle, size_t handl
     return rc == SQLITE_ROW ? PQ3_OK : fail(s, "device");
 }
 
-pq3_err pq3d_store_device_put_cert(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+static pq3_err sq_device_put_cert(pq3d_store *s, const uint8_t *handle, size_t handle_len,
                                    const uint8_t device_id[PQ3_DEVICE_ID_BYTES],
                                    const uint8_t *cert, size_t cert_len, int listed)
 {
@@ -314,7 +305,7 @@ pq3_err pq3d_store_device_put_cert(pq3d_store *s, const uint8_t *handle, size_t 
     return rc == SQLITE_DONE ? PQ3_OK : fail(s, "device");
 }
 
-pq3_err pq3d_store_device_set_listed(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+static pq3_err sq_device_set_listed(pq3d_store *s, const uint8_t *handle, size_t handle_len,
                                      const uint8_t device_id[PQ3_DEVICE_ID_BYTES], int listed)
 {
     sqlite3_stmt *st = stmt(s, "UPDATE devices SET listed=? WHERE handle=? AND device_id=?");
@@ -328,7 +319,7 @@ pq3_err pq3d_store_device_set_listed(pq3d_store *s, const uint8_t *handle, size_
     return sqlite3_changes(s->db) == 1 ? PQ3_OK : PQ3_ERR_UNKNOWN;
 }
 
-pq3_err pq3d_store_device_put_bundle(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+static pq3_err sq_device_put_bundle(pq3d_store *s, const uint8_t *handle, size_t handle_len,
                                      const uint8_t device_id[PQ3_DEVICE_ID_BYTES],
                                      const uint8_t *bundle, size_t bundle_len, uint64_t created)
 {
@@ -345,7 +336,7 @@ pq3_err pq3d_store_device_put_bundle(pq3d_store *s, const uint8_t *handle, size_
     return sqlite3_changes(s->db) == 1 ? PQ3_OK : PQ3_ERR_UNKNOWN;
 }
 
-pq3_err pq3d_store_device_delete(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+static pq3_err sq_device_delete(pq3d_store *s, const uint8_t *handle, size_t handle_len,
                                  const uint8_t device_id[PQ3_DEVICE_ID_BYTES])
 {
     /* The queue and presence go with it (ON DELETE CASCADE). */
@@ -357,7 +348,7 @@ pq3_err pq3d_store_device_delete(pq3d_store *s, const uint8_t *handle, size_t ha
     return run(st) == SQLITE_DONE ? PQ3_OK : fail(s, "device");
 }
 
-pq3_err pq3d_store_devices(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+static pq3_err sq_devices(pq3d_store *s, const uint8_t *handle, size_t handle_len,
                            pq3d_device_row *out, uint32_t max, uint32_t *n)
 {
     sqlite3_stmt *st = stmt(s, "SELECT device_id, listed, cert, bundle, bundle_created FROM "
@@ -378,13 +369,47 @@ pq3_err pq3d_store_devices(pq3d_store *s, const uint8_t *handle, size_t handle_l
     return rc == SQLITE_DONE ? PQ3_OK : fail(s, "devices");
 }
 
-pq3_err pq3d_store_queue_put(pq3d_store *s, pq3d_queued *e, uint64_t now, uint32_t max_count,
+/* Deletes the device's envelopes whose lifetime ended and takes them off
+ * its counters; *n = how many (0 or more). */
+static pq3_err expire_device(pq3d_store *s, sqlite3_int64 dev, uint64_t now, int *n)
+{
+    sqlite3_stmt *st = stmt(s, "DELETE FROM queue WHERE dev=? AND expires<=? "
+                               "RETURNING length(body)");
+    sqlite3_int64 bytes = 0;
+    int rc, count = 0;
+    *n = 0;
+    if (st == NULL)
+        return fail(s, "expire");
+    sqlite3_bind_int64(st, 1, dev);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        bytes += sqlite3_column_int64(st, 0);
+        count++;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, "expire");
+    if (count == 0)
+        return PQ3_OK;
+    st = stmt(s, "UPDATE devices SET queued_count=queued_count-?, queued_bytes=queued_bytes-? "
+                 "WHERE id=?");
+    if (st == NULL)
+        return fail(s, "expire");
+    sqlite3_bind_int64(st, 1, count);
+    sqlite3_bind_int64(st, 2, bytes);
+    sqlite3_bind_int64(st, 3, dev);
+    if (run(st) != SQLITE_DONE)
+        return fail(s, "expire");
+    *n = count;
+    return PQ3_OK;
+}
+
+static pq3_err sq_queue_put(pq3d_store *s, pq3d_queued *e, uint64_t now, uint32_t max_count,
                              uint64_t max_bytes)
 {
     sqlite3_int64 dev;
     sqlite3_stmt *st;
     int rc;
-    (void)now;
 
     e->status = PQ3_ST_OK;
     e->duplicate = 0;
@@ -412,18 +437,27 @@ pq3_err pq3d_store_queue_put(pq3d_store *s, pq3d_queued *e, uint64_t now, uint32
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return fail(s, "queue");
     if (!e->duplicate) {
-        /* The counters kept in the device row, not COUNT(*): the hot path. */
-        st = stmt(s, "SELECT queued_count, queued_bytes FROM devices WHERE id=?");
-        if (st == NULL)
-            return fail(s, "queue");
-        sqlite3_bind_int64(st, 1, dev);
-        if (sqlite3_step(st) == SQLITE_ROW &&
-            ((uint64_t)sqlite3_column_int64(st, 0) >= max_count ||
-             (uint64_t)sqlite3_column_int64(st, 1) + e->msg_len > max_bytes))
-            e->status = PQ3_ST_QUEUE_FULL;
-        sqlite3_finalize(st);
-        if (e->status != PQ3_ST_OK)
-            return PQ3_OK;
+        /* The counters kept in the device row, not COUNT(*): the hot path.
+         * They include expired envelopes until housekeeping deletes them,
+         * so a queue that looks full first drops its own expired ones. */
+        for (int attempt = 0; attempt < 2; attempt++) {
+            int full = 0;
+            st = stmt(s, "SELECT queued_count, queued_bytes FROM devices WHERE id=?");
+            if (st == NULL)
+                return fail(s, "queue");
+            sqlite3_bind_int64(st, 1, dev);
+            if (sqlite3_step(st) == SQLITE_ROW &&
+                ((uint64_t)sqlite3_column_int64(st, 0) >= max_count ||
+                 (uint64_t)sqlite3_column_int64(st, 1) + e->msg_len > max_bytes))
+                full = 1;
+            sqlite3_finalize(st);
+            if (!full)
+                break;
+            if (attempt == 1 || expire_device(s, dev, now, &full) != PQ3_OK || full == 0) {
+                e->status = PQ3_ST_QUEUE_FULL;
+                return PQ3_OK;
+            }
+        }
         st = stmt(s, "INSERT INTO queue(dev, msg_id, from_handle, from_device, stored_at, "
                      "expires, body) VALUES(?,?,?,?,?,?,?)");
         if (st == NULL)
@@ -457,17 +491,7 @@ pq3_err pq3d_store_queue_put(pq3d_store *s, pq3d_queued *e, uint64_t now, uint32
     return PQ3_OK;
 }
 
-void pq3d_delivery_free(pq3d_delivery *d, uint32_t n)
-{
-    if (d == NULL)
-        return;
-    for (uint32_t i = 0; i < n; i++) {
-        free(d[i].msg);
-        d[i].msg = NULL;
-    }
-}
-
-pq3_err pq3d_store_queue_fetch(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+static pq3_err sq_queue_fetch(pq3d_store *s, const uint8_t *handle, size_t handle_len,
                                const uint8_t device_id[PQ3_DEVICE_ID_BYTES], uint64_t now,
                                const uint64_t *skip, uint32_t n_skip, pq3d_delivery *out,
                                uint32_t max, uint32_t *n)
@@ -516,7 +540,7 @@ pq3_err pq3d_store_queue_fetch(pq3d_store *s, const uint8_t *handle, size_t hand
     return PQ3_OK;
 }
 
-pq3_err pq3d_store_queue_ack(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+static pq3_err sq_queue_ack(pq3d_store *s, const uint8_t *handle, size_t handle_len,
                              const uint8_t device_id[PQ3_DEVICE_ID_BYTES], const uint64_t *ids,
                              uint32_t n, uint32_t *deleted)
 {
@@ -560,7 +584,7 @@ pq3_err pq3d_store_queue_ack(pq3d_store *s, const uint8_t *handle, size_t handle
     return PQ3_OK;
 }
 
-pq3_err pq3d_store_queue_count(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+static pq3_err sq_queue_count(pq3d_store *s, const uint8_t *handle, size_t handle_len,
                                const uint8_t device_id[PQ3_DEVICE_ID_BYTES], uint64_t now,
                                uint32_t *count, uint64_t *bytes)
 {
@@ -582,7 +606,7 @@ pq3_err pq3d_store_queue_count(pq3d_store *s, const uint8_t *handle, size_t hand
     return rc == SQLITE_ROW ? PQ3_OK : fail(s, "count");
 }
 
-pq3_err pq3d_store_queue_expire(pq3d_store *s, uint64_t now, uint64_t *deleted)
+static pq3_err sq_queue_expire(pq3d_store *s, uint64_t now, uint64_t *deleted)
 {
     sqlite3_stmt *st = stmt(s, "DELETE FROM queue WHERE expires<=?");
     if (st == NULL)
@@ -599,7 +623,7 @@ pq3_err pq3d_store_queue_expire(pq3d_store *s, uint64_t now, uint64_t *deleted)
                    "WHERE dev=devices.id)");
 }
 
-pq3_err pq3d_store_queue_total(pq3d_store *s, uint64_t *envelopes, uint64_t *bytes)
+static pq3_err sq_queue_total(pq3d_store *s, uint64_t *envelopes, uint64_t *bytes)
 {
     sqlite3_stmt *st = stmt(s, "SELECT coalesce(sum(queued_count),0), "
                                "coalesce(sum(queued_bytes),0) FROM devices");
@@ -615,7 +639,7 @@ pq3_err pq3d_store_queue_total(pq3d_store *s, uint64_t *envelopes, uint64_t *byt
     return rc == SQLITE_ROW ? PQ3_OK : fail(s, "total");
 }
 
-pq3_err pq3d_store_invite_add(pq3d_store *s, const uint8_t hash[32], uint64_t created)
+static pq3_err sq_invite_add(pq3d_store *s, const uint8_t hash[32], uint64_t created)
 {
     sqlite3_stmt *st = stmt(s, "INSERT INTO invites(hash, created) VALUES(?,?)");
     if (st == NULL)
@@ -625,7 +649,7 @@ pq3_err pq3d_store_invite_add(pq3d_store *s, const uint8_t hash[32], uint64_t cr
     return run(st) == SQLITE_DONE ? PQ3_OK : fail(s, "invite");
 }
 
-pq3_err pq3d_store_invite_use(pq3d_store *s, const uint8_t hash[32], const uint8_t *handle,
+static pq3_err sq_invite_use(pq3d_store *s, const uint8_t hash[32], const uint8_t *handle,
                               size_t handle_len, uint64_t now)
 {
     sqlite3_stmt *st = stmt(s, "UPDATE invites SET used_by=?, used_at=? WHERE hash=? AND "
@@ -640,7 +664,7 @@ pq3_err pq3d_store_invite_use(pq3d_store *s, const uint8_t hash[32], const uint8
     return sqlite3_changes(s->db) == 1 ? PQ3_OK : PQ3_ERR_UNKNOWN;
 }
 
-pq3_err pq3d_store_presence_set(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+static pq3_err sq_presence_set(pq3d_store *s, const uint8_t *handle, size_t handle_len,
                                 const uint8_t device_id[PQ3_DEVICE_ID_BYTES])
 {
     sqlite3_stmt *st = stmt(s, "INSERT OR REPLACE INTO presence(dev, node, since) SELECT id, ?, "
@@ -653,7 +677,7 @@ pq3_err pq3d_store_presence_set(pq3d_store *s, const uint8_t *handle, size_t han
     return run(st) == SQLITE_DONE ? PQ3_OK : fail(s, "presence");
 }
 
-pq3_err pq3d_store_presence_clear(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+static pq3_err sq_presence_clear(pq3d_store *s, const uint8_t *handle, size_t handle_len,
                                   const uint8_t device_id[PQ3_DEVICE_ID_BYTES])
 {
     sqlite3_stmt *st = stmt(s, "DELETE FROM presence WHERE node=? AND dev=(SELECT id FROM "
@@ -666,7 +690,7 @@ pq3_err pq3d_store_presence_clear(pq3d_store *s, const uint8_t *handle, size_t h
     return run(st) == SQLITE_DONE ? PQ3_OK : fail(s, "presence");
 }
 
-pq3_err pq3d_store_presence_reset(pq3d_store *s)
+static pq3_err sq_presence_reset(pq3d_store *s)
 {
     sqlite3_stmt *st = stmt(s, "DELETE FROM presence WHERE node=?");
     if (st == NULL)
@@ -675,42 +699,33 @@ pq3_err pq3d_store_presence_reset(pq3d_store *s)
     return run(st) == SQLITE_DONE ? PQ3_OK : fail(s, "presence");
 }
 
-/* One node on SQLite: nobody to notify, nothing to listen to (§11). */
-pq3_err pq3d_store_notify(pq3d_store *s, const char *node, const char *payload)
-{
-    (void)s;
-    (void)node;
-    (void)payload;
-    return PQ3_OK;
-}
-
-pq3_err pq3d_listener_open(pq3d_listener **l, const char *url, const char *node, char *err,
-                           size_t errlen)
-{
-    (void)url;
-    (void)node;
-    (void)err;
-    (void)errlen;
-    *l = NULL;
-    return PQ3_OK;
-}
-
-int pq3d_listener_fd(const pq3d_listener *l)
-{
-    (void)l;
-    return -1;
-}
-
-pq3_err pq3d_listener_drain(pq3d_listener *l, void (*fn)(void *arg, const char *payload),
-                            void *arg)
-{
-    (void)l;
-    (void)fn;
-    (void)arg;
-    return PQ3_OK;
-}
-
-void pq3d_listener_close(pq3d_listener *l)
-{
-    (void)l;
-}
+static const struct pq3d_store_ops sq_ops = {
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .savepoint = sq_savepoint,
+    .release = sq_release,
+    .undo = sq_undo,
+    .account_get = sq_account_get,
+    .account_create = sq_account_create,
+    .account_set_list = sq_account_set_list,
+    .device_get = sq_device_get,
+    .device_put_cert = sq_device_put_cert,
+    .device_set_listed = sq_device_set_listed,
+    .device_put_bundle = sq_device_put_bundle,
+    .device_delete = sq_device_delete,
+    .devices = sq_devices,
+    .queue_put = sq_queue_put,
+    .queue_fetch = sq_queue_fetch,
+    .queue_ack = sq_queue_ack,
+    .queue_count = sq_queue_count,
+    .queue_expire = sq_queue_expire,
+    .queue_total = sq_queue_total,
+    .invite_add = sq_invite_add,
+    .invite_use = sq_invite_use,
+    .presence_set = sq_presence_set,
+    .presence_clear = sq_presence_clear,
+    .presence_reset = sq_presence_reset,
+    .close = sq_close,
+    .backend = "sqlite",
+};

@@ -209,11 +209,16 @@ int main(int argc, char **argv)
 
     pthread_create(&ts, NULL, sender_main, NULL);
     pthread_create(&tr, NULL, receiver_main, NULL);
-    /* Kill at random moments while the sender is busy. */
+    /* Kill at random moments while the sender is busy: after a random
+     * 300..1300 more acknowledgements, then 0..30 ms later, so every run
+     * has about ten kills wherever the load happens to be. */
     while (!sender_done && !stop_all) {
-        sf_sleep_ms(150 + rand() % 600);
-        if (sender_done)
+        int next = (int)n_acked + 300 + rand() % 1000;
+        while (!sender_done && !stop_all && (int)n_acked < next)
+            sf_sleep_ms(2);
+        if (sender_done || stop_all)
             break;
+        sf_sleep_ms(rand() % 31);
         pthread_mutex_lock(&mu);
         CHECK(sf_stop(&srv, SIGKILL) == 128 + SIGKILL);
         kills++;
