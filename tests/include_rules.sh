@@ -18,7 +18,7 @@ bad() { echo "FAIL $*"; fail=$((fail + 1)); }
 # Ranks. Public: pq3/<name>.h; internal: protocol/<name>.h.
 rank() {
   case $1 in
-    common|crypto|mlkem|padme|codec|kdf) echo 0 ;;
+    common|crypto|mlkem|padme|codec|kdf|merkle|map|vrf|note) echo 0 ;;
     identity|sign) echo 1 ;;
     prekey|account|keystore) echo 2 ;;
     message|wire) echo 3 ;;
@@ -56,6 +56,18 @@ done
 for f in "$src"/src/wire/*.[ch]; do
   [ -e "$f" ] || continue
   if grep -Eq '#include "(device|client)/|#include "pq3/(device|client|keystore|session|peer)\.h"' "$f"; then bad "$f includes an upper layer"; else pass=$((pass + 1)); fi
+done
+# src/transparency (the log and the map) is pure too: the codec and the
+# crypto wrappers, nothing of the protocol's state or above.
+for f in "$src"/src/transparency/*.[ch]; do
+  [ -e "$f" ] || continue
+  if grep -E '#include "protocol/' "$f" | grep -vq '"protocol/codec\.h"'; then
+    bad "$f includes more of the protocol than its codec"
+  elif grep -Eq '#include "(mlkem|device|client|wire)/|#include "pq3/(device|client|keystore|session|peer|skipped|wire)\.h"' "$f"; then
+    bad "$f includes an upper layer"
+  else
+    pass=$((pass + 1))
+  fi
 done
 # pq3d never uses the device layer or the client (docs/ARCHITECTURE.md).
 for f in "$src"/server/*.[ch]; do

@@ -52,3 +52,24 @@ pq3_err pq3_sha256(uint8_t out[PQ3_SHA256_BYTES], const uint8_t *msg, size_t len
 {
     return pq3_digest(pq3_md_sha256(), out, msg, len);
 }
+
+pq3_err pq3_sha256_iov(uint8_t out[PQ3_SHA256_BYTES], const pq3_iov *parts, size_t n)
+{
+    const EVP_MD *md = pq3_md_sha256();
+    EVP_MD_CTX *ctx;
+    unsigned int len = 0;
+    int ok;
+
+    if (md == NULL || (ctx = EVP_MD_CTX_new()) == NULL)
+        return PQ3_ERR_CRYPTO;
+    ok = EVP_DigestInit_ex2(ctx, md, NULL) == 1;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = parts[i].len == 0 || EVP_DigestUpdate(ctx, parts[i].p, parts[i].len) == 1;
+    ok = ok && EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == PQ3_SHA256_BYTES;
+    EVP_MD_CTX_free(ctx);
+    if (!ok) {
+        pq3_wipe(out, PQ3_SHA256_BYTES);
+        return PQ3_ERR_CRYPTO;
+    }
+    return PQ3_OK;
+}

@@ -40,6 +40,11 @@ pq3_err pq3_digest(const EVP_MD *md, uint8_t *out, const uint8_t *msg, size_t le
 /* out = SHA-256(msg). Errors: PQ3_ERR_CRYPTO. */
 pq3_err pq3_sha256(uint8_t out[PQ3_SHA256_BYTES], const uint8_t *msg, size_t len);
 
+/* out = SHA-256(parts[0] || ... || parts[n-1]), for a message whose pieces
+ * the caller does not want to copy together (a tag before a large input).
+ * Errors: PQ3_ERR_CRYPTO (out wiped). */
+pq3_err pq3_sha256_iov(uint8_t out[PQ3_SHA256_BYTES], const pq3_iov *parts, size_t n);
+
 /*
  * out = HMAC-md(key, parts[0] || ... || parts[n-1]) (RFC 2104), md being
  * SHA-256 or SHA-384; out receives EVP_MD_get_size(md) bytes. `ctx` is a
