@@ -43,6 +43,8 @@ struct pq3d_store_ops {
     const char *backend;
 };
 
+#define PQ3D_SQ_CACHE 48
+
 struct pq3d_store {
     const struct pq3d_store_ops *ops;
     char node[PQ3D_NODE_MAX + 1];
@@ -51,6 +53,11 @@ struct pq3d_store {
     struct pg_conn *pg;         /* PostgreSQL */
     uint64_t pg_prepared;       /* PostgreSQL: statements prepared, by bit */
     int sp_release;             /* PostgreSQL: a RELEASE is owed */
+    struct {                    /* SQLite: prepared statements, by SQL text */
+        const char *sql;
+        struct sqlite3_stmt *st;
+    } sq_cache[PQ3D_SQ_CACHE];
+    unsigned sq_n;
 };
 
 /* The backends' constructors; `target` is the URL without its scheme. */

@@ -32,13 +32,48 @@ static pq3_err exec(pq3d_store *s, const char *sql)
     return PQ3_OK;
 }
 
-/* A cached prepared statement, reset for reuse. */
+/* A prepared statement from the connection's cache, keyed by the address
+ * of its SQL text (every statement here is a string literal): parsing and
+ * planning each statement once, not on every request, is most of what
+ * separates a relay that keeps up from one that does not. Given back with
+ * done(), which resets it for the next use. */
 static sqlite3_stmt *stmt(pq3d_store *s, const char *sql)
 {
+    for (unsigned i = 0; i < s->sq_n; i++)
+        if (s->sq_cache[i].sql == sql)
+            return s->sq_cache[i].st;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
         return NULL;
+    if (s->sq_n < PQ3D_SQ_CACHE) {
+        s->sq_cache[s->sq_n].sql = sql;
+        s->sq_cache[s->sq_n].st = st;
+        s->sq_n++;
+    }
     return st;
+}
+
+/* Gives a statement back: reset and unbound if cached, finalized if not. */
+static void done(pq3d_store *s, sqlite3_stmt *st)
+{
+    if (st == NULL)
+        return;
+    for (unsigned i = 0; i < s->sq_n; i++)
+        if (s->sq_cache[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return;
+        }
+    sqlite3_finalize(st);
+}
+
+/* Closes the connection; the cached statements go first, or close fails. */
+static void close_db(pq3d_store *s)
+{
+    for (unsigned i = 0; i < s->sq_n; i++)
+        sqlite3_finalize(s->sq_cache[i].st);
+    s->sq_n = 0;
+    sqlite3_close(s->db);
 }
 
 static const char schema[] =
@@ -87,7 +122,7 @@ pq3_err pq3d_sqlite_open(pq3d_store **out, const char *path, const char *node, c
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         snprintf(err, errlen, "cannot open %s: %s", path, sqlite3_errmsg(s->db));
-        sqlite3_close(s->db);
+        close_db(s);
         free(s);
         return PQ3_ERR_IO;
     }
@@ -111,12 +146,12 @@ pq3_err pq3d_sqlite_open(pq3d_store **out, const char *path, const char *node, c
     st = stmt(s, "PRAGMA user_version");
     if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
         version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    done(s, st);
     if (version > SCHEMA_VERSION) {
         (void)exec(s, "ROLLBACK");
         snprintf(err, errlen, "%s has schema %d, newer than this pq3d (%d)", path, version,
                  SCHEMA_VERSION);
-        sqlite3_close(s->db);
+        close_db(s);
         free(s);
         return PQ3_ERR_VERSION;
     }
@@ -133,14 +168,14 @@ pq3_err pq3d_sqlite_open(pq3d_store **out, const char *path, const char *node, c
     return PQ3_OK;
 bad:
     snprintf(err, errlen, "%s: %s", path, s->err);
-    sqlite3_close(s->db);
+    close_db(s);
     free(s);
     return PQ3_ERR_IO;
 }
 
 static void sq_close(pq3d_store *s)
 {
-    sqlite3_close_v2(s->db);
+    close_db(s);
     free(s);
 }
 
@@ -152,10 +187,10 @@ static pq3_err sq_release(pq3d_store *s) { return exec(s, "RELEASE j"); }
 static pq3_err sq_undo(pq3d_store *s) { return exec(s, "ROLLBACK TO j; RELEASE j"); }
 
 /* Runs a prepared statement to completion; returns the step result. */
-static int run(sqlite3_stmt *st)
+static int run(pq3d_store *s, sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    done(s, st);
     return rc;
 }
 
@@ -176,7 +211,7 @@ static pq3_err sq_account_get(pq3d_store *s, const uint8_t *handle, size_t handl
     if (rc == SQLITE_ROW) {
         size_t pl = (size_t)sqlite3_column_bytes(st, 0), ll = (size_t)sqlite3_column_bytes(st, 1);
         if (pl != PQ3_ECDSA_PUB_BYTES || ll > sizeof out->list) {
-            sqlite3_finalize(st);
+            done(s, st);
             snprintf(s->err, sizeof s->err, "account row malformed");
             return PQ3_ERR_IO;
         }
@@ -185,7 +220,7 @@ static pq3_err sq_account_get(pq3d_store *s, const uint8_t *handle, size_t handl
         out->list_len = ll;
         out->version = (uint64_t)sqlite3_column_int64(st, 2);
     }
-    sqlite3_finalize(st);
+    done(s, st);
     if (rc == SQLITE_DONE)
         return PQ3_ERR_UNKNOWN;
     return rc == SQLITE_ROW ? PQ3_OK : fail(s, "account");
@@ -203,7 +238,7 @@ static pq3_err sq_account_create(pq3d_store *s, const uint8_t *handle, size_t ha
     bind_blob(st, 2, a->account_pub, PQ3_ECDSA_PUB_BYTES);
     bind_blob(st, 3, a->list, a->list_len);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)a->version);
-    rc = run(st);
+    rc = run(s, st);
     if (rc == SQLITE_CONSTRAINT)
         return PQ3_ERR_STATE;
     return rc == SQLITE_DONE ? PQ3_OK : fail(s, "register");
@@ -220,7 +255,7 @@ static pq3_err sq_account_set_list(pq3d_store *s, const uint8_t *handle, size_t 
     sqlite3_bind_int64(st, 2, (sqlite3_int64)version);
     bind_blob(st, 3, handle, handle_len);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)old_version);
-    if (run(st) != SQLITE_DONE)
+    if (run(s, st) != SQLITE_DONE)
         return fail(s, "set list");
     if (sqlite3_changes(s->db) == 1)
         return PQ3_OK;
@@ -249,7 +284,7 @@ static sqlite3_int64 dev_id(pq3d_store *s, const uint8_t *h, size_t hl, const ui
         v = sqlite3_column_int64(st, 0);
     else if (rc == SQLITE_DONE)
         v = 0;
-    sqlite3_finalize(st);
+    done(s, st);
     return v;
 }
 
@@ -279,7 +314,7 @@ static pq3_err sq_device_get(pq3d_store *s, const uint8_t *handle, size_t handle
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         row_from(st, out);
-    sqlite3_finalize(st);
+    done(s, st);
     if (rc == SQLITE_DONE)
         return PQ3_ERR_UNKNOWN;
     return rc == SQLITE_ROW ? PQ3_OK : fail(s, "device");
@@ -299,7 +334,7 @@ static pq3_err sq_device_put_cert(pq3d_store *s, const uint8_t *handle, size_t h
     bind_blob(st, 2, device_id, PQ3_DEVICE_ID_BYTES);
     sqlite3_bind_int(st, 3, listed ? 1 : 0);
     bind_blob(st, 4, cert, cert_len);
-    rc = run(st);
+    rc = run(s, st);
     if (rc == SQLITE_CONSTRAINT)
         return PQ3_ERR_UNKNOWN;
     return rc == SQLITE_DONE ? PQ3_OK : fail(s, "device");
@@ -314,7 +349,7 @@ static pq3_err sq_device_set_listed(pq3d_store *s, const uint8_t *handle, size_t
     sqlite3_bind_int(st, 1, listed ? 1 : 0);
     bind_blob(st, 2, handle, handle_len);
     bind_blob(st, 3, device_id, PQ3_DEVICE_ID_BYTES);
-    if (run(st) != SQLITE_DONE)
+    if (run(s, st) != SQLITE_DONE)
         return fail(s, "device");
     return sqlite3_changes(s->db) == 1 ? PQ3_OK : PQ3_ERR_UNKNOWN;
 }
@@ -331,7 +366,7 @@ static pq3_err sq_device_put_bundle(pq3d_store *s, const uint8_t *handle, size_t
     sqlite3_bind_int64(st, 2, (sqlite3_int64)created);
     bind_blob(st, 3, handle, handle_len);
     bind_blob(st, 4, device_id, PQ3_DEVICE_ID_BYTES);
-    if (run(st) != SQLITE_DONE)
+    if (run(s, st) != SQLITE_DONE)
         return fail(s, "bundle");
     return sqlite3_changes(s->db) == 1 ? PQ3_OK : PQ3_ERR_UNKNOWN;
 }
@@ -345,7 +380,7 @@ static pq3_err sq_device_delete(pq3d_store *s, const uint8_t *handle, size_t han
         return fail(s, "device");
     bind_blob(st, 1, handle, handle_len);
     bind_blob(st, 2, device_id, PQ3_DEVICE_ID_BYTES);
-    return run(st) == SQLITE_DONE ? PQ3_OK : fail(s, "device");
+    return run(s, st) == SQLITE_DONE ? PQ3_OK : fail(s, "device");
 }
 
 static pq3_err sq_devices(pq3d_store *s, const uint8_t *handle, size_t handle_len,
@@ -360,12 +395,12 @@ static pq3_err sq_devices(pq3d_store *s, const uint8_t *handle, size_t handle_le
     bind_blob(st, 1, handle, handle_len);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (*n == max) {
-            sqlite3_finalize(st);
+            done(s, st);
             return PQ3_ERR_LIMIT;
         }
         row_from(st, &out[(*n)++]);
     }
-    sqlite3_finalize(st);
+    done(s, st);
     return rc == SQLITE_DONE ? PQ3_OK : fail(s, "devices");
 }
 
@@ -386,7 +421,7 @@ static pq3_err expire_device(pq3d_store *s, sqlite3_int64 dev, uint64_t now, int
         bytes += sqlite3_column_int64(st, 0);
         count++;
     }
-    sqlite3_finalize(st);
+    done(s, st);
     if (rc != SQLITE_DONE)
         return fail(s, "expire");
     if (count == 0)
@@ -398,7 +433,7 @@ static pq3_err expire_device(pq3d_store *s, sqlite3_int64 dev, uint64_t now, int
     sqlite3_bind_int64(st, 1, count);
     sqlite3_bind_int64(st, 2, bytes);
     sqlite3_bind_int64(st, 3, dev);
-    if (run(st) != SQLITE_DONE)
+    if (run(s, st) != SQLITE_DONE)
         return fail(s, "expire");
     *n = count;
     return PQ3_OK;
@@ -433,7 +468,7 @@ static pq3_err sq_queue_put(pq3d_store *s, pq3d_queued *e, uint64_t now, uint32_
         e->queue_id = (uint64_t)sqlite3_column_int64(st, 0);
         e->duplicate = 1;
     }
-    sqlite3_finalize(st);
+    done(s, st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return fail(s, "queue");
     if (!e->duplicate) {
@@ -450,7 +485,7 @@ static pq3_err sq_queue_put(pq3d_store *s, pq3d_queued *e, uint64_t now, uint32_
                 ((uint64_t)sqlite3_column_int64(st, 0) >= max_count ||
                  (uint64_t)sqlite3_column_int64(st, 1) + e->msg_len > max_bytes))
                 full = 1;
-            sqlite3_finalize(st);
+            done(s, st);
             if (!full)
                 break;
             if (attempt == 1 || expire_device(s, dev, now, &full) != PQ3_OK || full == 0) {
@@ -469,7 +504,7 @@ static pq3_err sq_queue_put(pq3d_store *s, pq3d_queued *e, uint64_t now, uint32_
         sqlite3_bind_int64(st, 5, (sqlite3_int64)e->stored_at);
         sqlite3_bind_int64(st, 6, (sqlite3_int64)e->expires);
         bind_blob(st, 7, e->msg, e->msg_len);
-        if (run(st) != SQLITE_DONE)
+        if (run(s, st) != SQLITE_DONE)
             return fail(s, "queue");
         e->queue_id = (uint64_t)sqlite3_last_insert_rowid(s->db);
         st = stmt(s, "UPDATE devices SET queued_count=queued_count+1, "
@@ -478,7 +513,7 @@ static pq3_err sq_queue_put(pq3d_store *s, pq3d_queued *e, uint64_t now, uint32_
             return fail(s, "queue");
         sqlite3_bind_int64(st, 1, (sqlite3_int64)e->msg_len);
         sqlite3_bind_int64(st, 2, dev);
-        if (run(st) != SQLITE_DONE)
+        if (run(s, st) != SQLITE_DONE)
             return fail(s, "queue");
     }
     st = stmt(s, "SELECT node FROM presence WHERE dev=?");
@@ -487,7 +522,7 @@ static pq3_err sq_queue_put(pq3d_store *s, pq3d_queued *e, uint64_t now, uint32_
     sqlite3_bind_int64(st, 1, dev);
     if (sqlite3_step(st) == SQLITE_ROW)
         snprintf(e->node, sizeof e->node, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
+    done(s, st);
     return PQ3_OK;
 }
 
@@ -529,14 +564,14 @@ static pq3_err sq_queue_fetch(pq3d_store *s, const uint8_t *handle, size_t handl
         d->stored_at = (uint64_t)sqlite3_column_int64(st, 4);
         d->msg = malloc(bl);
         if (d->msg == NULL) {
-            sqlite3_finalize(st);
+            done(s, st);
             return PQ3_ERR_NOMEM;
         }
         memcpy(d->msg, sqlite3_column_blob(st, 5), bl);
         d->msg_len = bl;
         (*n)++;
     }
-    sqlite3_finalize(st);
+    done(s, st);
     return PQ3_OK;
 }
 
@@ -563,18 +598,18 @@ static pq3_err sq_queue_ack(pq3d_store *s, const uint8_t *handle, size_t handle_
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
             sqlite3_int64 bytes = sqlite3_column_int64(st, 0);
-            sqlite3_finalize(st);
+            done(s, st);
             st = stmt(s, "UPDATE devices SET queued_count=queued_count-1, "
                          "queued_bytes=queued_bytes-? WHERE id=?");
             if (st == NULL)
                 return fail(s, "ack");
             sqlite3_bind_int64(st, 1, bytes);
             sqlite3_bind_int64(st, 2, dev);
-            if (run(st) != SQLITE_DONE)
+            if (run(s, st) != SQLITE_DONE)
                 return fail(s, "ack");
             gone++;
         } else {
-            sqlite3_finalize(st);
+            done(s, st);
             if (rc != SQLITE_DONE)
                 return fail(s, "ack");
         }
@@ -602,7 +637,7 @@ static pq3_err sq_queue_count(pq3d_store *s, const uint8_t *handle, size_t handl
         *count = (uint32_t)sqlite3_column_int64(st, 0);
         *bytes = (uint64_t)sqlite3_column_int64(st, 1);
     }
-    sqlite3_finalize(st);
+    done(s, st);
     return rc == SQLITE_ROW ? PQ3_OK : fail(s, "count");
 }
 
@@ -612,7 +647,7 @@ static pq3_err sq_queue_expire(pq3d_store *s, uint64_t now, uint64_t *deleted)
     if (st == NULL)
         return fail(s, "expire");
     sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
-    if (run(st) != SQLITE_DONE)
+    if (run(s, st) != SQLITE_DONE)
         return fail(s, "expire");
     *deleted = (uint64_t)sqlite3_changes(s->db);
     if (*deleted == 0)
@@ -635,7 +670,7 @@ static pq3_err sq_queue_total(pq3d_store *s, uint64_t *envelopes, uint64_t *byte
         *envelopes = (uint64_t)sqlite3_column_int64(st, 0);
         *bytes = (uint64_t)sqlite3_column_int64(st, 1);
     }
-    sqlite3_finalize(st);
+    done(s, st);
     return rc == SQLITE_ROW ? PQ3_OK : fail(s, "total");
 }
 
@@ -646,7 +681,7 @@ static pq3_err sq_invite_add(pq3d_store *s, const uint8_t hash[32], uint64_t cre
         return fail(s, "invite");
     bind_blob(st, 1, hash, 32);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)created);
-    return run(st) == SQLITE_DONE ? PQ3_OK : fail(s, "invite");
+    return run(s, st) == SQLITE_DONE ? PQ3_OK : fail(s, "invite");
 }
 
 static pq3_err sq_invite_use(pq3d_store *s, const uint8_t hash[32], const uint8_t *handle,
@@ -659,7 +694,7 @@ static pq3_err sq_invite_use(pq3d_store *s, const uint8_t hash[32], const uint8_
     bind_blob(st, 1, handle, handle_len);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
     bind_blob(st, 3, hash, 32);
-    if (run(st) != SQLITE_DONE)
+    if (run(s, st) != SQLITE_DONE)
         return fail(s, "invite");
     return sqlite3_changes(s->db) == 1 ? PQ3_OK : PQ3_ERR_UNKNOWN;
 }
@@ -674,7 +709,7 @@ static pq3_err sq_presence_set(pq3d_store *s, const uint8_t *handle, size_t hand
     sqlite3_bind_text(st, 1, s->node, -1, SQLITE_STATIC);
     bind_blob(st, 2, handle, handle_len);
     bind_blob(st, 3, device_id, PQ3_DEVICE_ID_BYTES);
-    return run(st) == SQLITE_DONE ? PQ3_OK : fail(s, "presence");
+    return run(s, st) == SQLITE_DONE ? PQ3_OK : fail(s, "presence");
 }
 
 static pq3_err sq_presence_clear(pq3d_store *s, const uint8_t *handle, size_t handle_len,
@@ -687,7 +722,7 @@ static pq3_err sq_presence_clear(pq3d_store *s, const uint8_t *handle, size_t ha
     sqlite3_bind_text(st, 1, s->node, -1, SQLITE_STATIC);
     bind_blob(st, 2, handle, handle_len);
     bind_blob(st, 3, device_id, PQ3_DEVICE_ID_BYTES);
-    return run(st) == SQLITE_DONE ? PQ3_OK : fail(s, "presence");
+    return run(s, st) == SQLITE_DONE ? PQ3_OK : fail(s, "presence");
 }
 
 static pq3_err sq_presence_reset(pq3d_store *s)
@@ -696,7 +731,7 @@ static pq3_err sq_presence_reset(pq3d_store *s)
     if (st == NULL)
         return fail(s, "presence");
     sqlite3_bind_text(st, 1, s->node, -1, SQLITE_STATIC);
-    return run(st) == SQLITE_DONE ? PQ3_OK : fail(s, "presence");
+    return run(s, st) == SQLITE_DONE ? PQ3_OK : fail(s, "presence");
 }
 
 static const struct pq3d_store_ops sq_ops = {

@@ -201,7 +201,10 @@ int main(int argc, char **argv)
                 full++;
         }
         CHECK(ok == 50 && full == 10);
-        /* Drain them again. */
+        /* Drain them again, acknowledged without waiting: more no-wait
+         * ACKs than the client keeps unanswered, their answers taken while
+         * it waits for pushes; after pq3_client_sync the deletes are durable,
+         * so a new connection finds the queue empty. */
         CHECK_OK(sf_connect(&s, b1, &cb1, &ar));
         CHECK(ar.queued == 50);
         for (int got = 0; got < 50;) {
@@ -210,9 +213,16 @@ int main(int argc, char **argv)
             if (pq3_client_next(cb1, &d, 2000) != PQ3_OK)
                 break;
             id = d.queue_id;
-            CHECK_OK(pq3_client_ack(cb1, &id, 1));
+            CHECK_OK(pq3_client_ack_nowait(cb1, &id, 1));
+            CHECK(pq3_client_nowait_pending(cb1) <= PQ3_CLIENT_MAX_NOWAIT);
             got++;
         }
+        CHECK_OK(pq3_client_sync(cb1));
+        CHECK(pq3_client_nowait_pending(cb1) == 0);
+        pq3_client_free(cb1);
+        cb1 = NULL;
+        CHECK_OK(sf_connect(&s, b1, &cb1, &ar));
+        CHECK(ar.queued == 0);
     }
 
     /* A second device for alice: pending until it publishes the list that
@@ -307,6 +317,28 @@ int main(int argc, char **argv)
         CHECK(strstr(body, "pq3d_request_seconds_bucket") != NULL);
         CHECK(http_get(s.metrics_port, "/health", body, sizeof body) > 0);
         CHECK(strstr(body, "200 OK") != NULL);
+    }
+
+    /* A refused no-wait ACK surfaces: a flood of them (of ids that are not
+     * queued, which the server ignores) goes over the connection's rate
+     * (200/s, burst 400), and a later no-wait ACK or pq3_client_sync
+     * reports RATE_LIMITED; the connection stays open. */
+    {
+        pq3_err err = PQ3_OK;
+        for (int i = 0; i < 1000 && err == PQ3_OK; i++) {
+            uint64_t id = UINT64_MAX - (uint64_t)i;
+            err = pq3_client_ack_nowait(cb1, &id, 1);
+        }
+        if (err == PQ3_OK)
+            err = pq3_client_sync(cb1);
+        CHECK_ERR(err, PQ3_ERR_REFUSED);
+        CHECK(pq3_client_status(cb1) == PQ3_ST_RATE_LIMITED);
+        /* Refusals answered after that report are reported by the next
+         * call; once all are answered and reported, sync is OK. */
+        err = pq3_client_sync(cb1);
+        CHECK(err == PQ3_OK || err == PQ3_ERR_REFUSED);
+        CHECK_OK(pq3_client_sync(cb1));
+        CHECK(pq3_client_fd(cb1) >= 0);             /* still open */
     }
 
     /* A restart loses nothing: messages queued for bob before SIGTERM are

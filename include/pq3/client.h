@@ -96,11 +96,55 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_client_lookup(pq3_client *c, const char *handle
 PQ3_API PQ3_MUST_USE pq3_err pq3_client_send(pq3_client *c, const pq3_wire_envelope *env,
                                              uint16_t n, uint8_t *status);
 PQ3_API PQ3_MUST_USE pq3_err pq3_client_ack(pq3_client *c, const uint64_t *ids, uint16_t n);
-/* ACK without waiting for its response (pipelined: a receiver of many
- * pushes). Not implemented yet: PQ3_ERR_STATE. */
+PQ3_API PQ3_MUST_USE pq3_err pq3_client_ping(pq3_client *c, uint64_t *server_time);
+
+/* ---- no-wait ACKs ---------------------------------------------------------- */
+
+/* No-wait ACKs a handle keeps unanswered at most: half the server's
+ * PQ3_WIRE_MAX_INFLIGHT, so that a waiting request sent meanwhile is still
+ * read by the server at once. */
+#define PQ3_CLIENT_MAX_NOWAIT 32
+
+/*
+ * ACK (1..PQ3_WIRE_MAX_ACK queue ids) without waiting for its response: for
+ * a receiver of many pushes, whose ACKs are then pipelined instead of one
+ * commit round trip each. With PQ3_CLIENT_MAX_NOWAIT unanswered already, it
+ * first waits (up to the configured timeout) for one of their responses.
+ * Their responses are taken silently by whichever later call reads them
+ * (any request, pq3_client_next, pq3_client_sync); pushes read meanwhile
+ * are queued as usual (so, as after any call, take them with
+ * pq3_client_next(c, &d, 0) before polling pq3_client_fd).
+ *
+ * A no-wait ACK the server refuses (RATE_LIMITED, UNAVAILABLE: nothing of
+ * it was deleted) is kept and reported once, by the next call of
+ * pq3_client_ack_nowait or pq3_client_sync: that call returns
+ * PQ3_ERR_REFUSED, with the refused ACK's status and reason in
+ * pq3_client_status and pq3_client_reason, and does nothing else (the
+ * connection stays open; ACK again, or call again). The envelopes of a
+ * refused ACK stay queued at the server and are pushed again on the next
+ * connection (SERVER.md §8); other calls never report it.
+ *
+ * Errors: PQ3_ERR_REFUSED (an earlier no-wait ACK was refused, as above),
+ * PQ3_ERR_ARG, PQ3_ERR_NOMEM, and those that close the handle: PQ3_ERR_IO
+ * (including a timeout waiting for room), PQ3_ERR_DECODE.
+ */
 PQ3_API PQ3_MUST_USE pq3_err pq3_client_ack_nowait(pq3_client *c, const uint64_t *ids,
                                                    uint16_t n);
-PQ3_API PQ3_MUST_USE pq3_err pq3_client_ping(pq3_client *c, uint64_t *server_time);
+
+/*
+ * Waits (up to the configured timeout) until every no-wait ACK is
+ * answered, queueing pushes meanwhile. PQ3_OK: all of them were answered
+ * OK, so their deletes are durable. Before pq3_client_free, call it to know
+ * that; pq3_client_free itself waits for nothing (an unanswered ACK may or
+ * may not have been applied; what was not is pushed again next time).
+ * Errors: PQ3_ERR_REFUSED (one was refused: the first refusal's status and
+ * reason, reported once), PQ3_ERR_ARG, and those that close the handle:
+ * PQ3_ERR_IO (including the timeout), PQ3_ERR_DECODE.
+ */
+PQ3_API PQ3_MUST_USE pq3_err pq3_client_sync(pq3_client *c);
+
+/* No-wait ACKs sent and not answered yet (0 for NULL). */
+PQ3_API unsigned pq3_client_nowait_pending(const pq3_client *c);
 
 /* ---- pushes (SERVER.md §6.3) ---------------------------------------------- */
 

@@ -78,6 +78,14 @@ struct pq3_client {
     size_t q_head, q_n;
     uint8_t *current;    /* the queued body pq3_client_next last returned */
 
+    /* no-wait ACKs sent and not answered (ids, in no order), and the first
+     * refusal among those answered, until a call reports it */
+    uint32_t nw_id[PQ3_CLIENT_MAX_NOWAIT];
+    unsigned nw_n;
+    int nw_refused;
+    uint16_t nw_status;
+    char nw_reason[PQ3_WIRE_MAX_REASON + 1];
+
     uint16_t status;
     char reason[PQ3_WIRE_MAX_REASON + 1];
     char err[ERRBUF_BYTES];
@@ -440,9 +448,43 @@ static pq3_err on_goodbye(pq3_client *c)
 }
 
 /*
- * A push read while waiting for something else. DELIVER: checked and a copy
- * queued; GOODBYE: closes. Returns PQ3_OK when handled, 1 when the frame is
- * not a push (the caller decides), an error (connection closed) otherwise.
+ * The frame just read, if it answers a no-wait ACK: taken off the
+ * outstanding list, a refusal kept (the first) for pq3_client_ack_nowait or
+ * pq3_client_sync to report. PQ3_OK when it was one, 1 when not, an error
+ * (connection closed) when it is malformed.
+ */
+static pq3_err on_nowait_response(pq3_client *c)
+{
+    pq3_wire_response resp;
+    unsigned i;
+
+    if (c->f_type != PQ3_WIRE_RESPONSE || c->f_id == 0)
+        return 1;
+    for (i = 0; i < c->nw_n; i++)
+        if (c->nw_id[i] == c->f_id)
+            break;
+    if (i == c->nw_n)
+        return 1;
+    c->nw_id[i] = c->nw_id[--c->nw_n];
+    if (pq3_wire_response_decode(&resp, c->rbuf, c->f_len) != PQ3_OK ||
+        (resp.status == PQ3_ST_OK && resp.result.len != 0)) {
+        seterr(c, "the server sent a malformed response to an ACK (id %lu)",
+               (unsigned long)c->f_id);
+        return fail(c, PQ3_ERR_DECODE);
+    }
+    if (resp.status != PQ3_ST_OK && !c->nw_refused) {
+        c->nw_refused = 1;
+        c->nw_status = resp.status;
+        printable(c->nw_reason, sizeof c->nw_reason, resp.reason.p, resp.reason.len);
+    }
+    return PQ3_OK;
+}
+
+/*
+ * A frame read while waiting for something else. DELIVER: checked and a
+ * copy queued; GOODBYE: closes; the response to a no-wait ACK: taken.
+ * Returns PQ3_OK when handled, 1 when the frame is none of these (the
+ * caller decides), an error (connection closed) otherwise.
  */
 static pq3_err on_push(pq3_client *c)
 {
@@ -478,7 +520,7 @@ static pq3_err on_push(pq3_client *c)
         c->q_n++;
         return PQ3_OK;
     }
-    return 1;
+    return on_nowait_response(c);
 }
 
 /* ---- sending frames ------------------------------------------------------- */
@@ -498,8 +540,8 @@ static pq3_err drain_pushes(pq3_client *c)
             return fail(c, err);
         h = on_push(c);
         if (h == 1) {
-            seterr(c, "the server sent a %s (type 0x%02x) before our request was sent",
-                   type_name(c->f_type), c->f_type);
+            seterr(c, "the server sent a %s (type 0x%02x, id %lu) before our request was sent",
+                   type_name(c->f_type), c->f_type, (unsigned long)c->f_id);
             return fail(c, PQ3_ERR_DECODE);
         }
         if (h != PQ3_OK)
@@ -572,24 +614,48 @@ static pq3_err send_room(pq3_client *c, size_t body)
             seterr((c), "cannot encode the request: %s", pq3_strerror(err));           \
     } while (0)
 
-/*
- * Sends the request whose body is in sbuf (after the header) and waits for
- * its response, queueing pushes meanwhile. On PQ3_OK *resp views rbuf.
- */
-static pq3_err request(pq3_client *c, uint8_t type, size_t body_len, int64_t deadline,
-                       pq3_wire_response *resp)
+/* A fresh request id: never 0 (pushes carry 0), never one of an
+ * unanswered no-wait ACK (after 2^32 requests the counter wraps). */
+static uint32_t take_id(pq3_client *c)
 {
-    uint32_t id = c->next_id++;
-    pq3_err err;
+    for (;;) {
+        uint32_t id = c->next_id++;
+        unsigned i;
+        if (c->next_id == 0)
+            c->next_id = 1;
+        for (i = 0; i < c->nw_n && c->nw_id[i] != id; i++)
+            ;
+        if (i == c->nw_n)
+            return id;
+    }
+}
 
-    if (c->next_id == 0)
-        c->next_id = 1;
-    err = pq3_wire_header_encode(c->sbuf, type, id, body_len);
+/* Frames and sends the request whose body is in sbuf (after the header);
+ * *id receives its id. */
+static pq3_err send_frame(pq3_client *c, uint8_t type, size_t body_len, int64_t deadline,
+                          uint32_t *id)
+{
+    pq3_err err;
+    *id = take_id(c);
+    err = pq3_wire_header_encode(c->sbuf, type, *id, body_len);
     if (err != PQ3_OK) {
         seterr(c, "cannot frame a %s of %zu bytes", type_name(type), body_len);
         return err;
     }
-    err = write_all(c, PQ3_WIRE_HEADER_BYTES + body_len, deadline, type_name(type));
+    return write_all(c, PQ3_WIRE_HEADER_BYTES + body_len, deadline, type_name(type));
+}
+
+/*
+ * Sends the request whose body is in sbuf (after the header) and waits for
+ * its response, queueing pushes (and taking the responses to no-wait ACKs)
+ * meanwhile. On PQ3_OK *resp views rbuf.
+ */
+static pq3_err request(pq3_client *c, uint8_t type, size_t body_len, int64_t deadline,
+                       pq3_wire_response *resp)
+{
+    uint32_t id;
+    pq3_err err = send_frame(c, type, body_len, deadline, &id);
+
     if (err != PQ3_OK)
         return err;
     for (;;) {
@@ -1207,9 +1273,24 @@ pq3_err pq3_client_send(pq3_client *c, const pq3_wire_envelope *env, uint16_t n,
     return PQ3_OK;
 }
 
+/* Encodes an ACK of ids[0..n) (n checked by the caller) into sbuf. */
+static pq3_err encode_ack(pq3_client *c, const uint64_t *ids, uint16_t n, size_t *body_len)
+{
+    pq3_wire_ack *v = malloc(sizeof *v);
+    pq3_err err;
+    if (v == NULL) {
+        seterr(c, "out of memory");
+        return PQ3_ERR_NOMEM;
+    }
+    v->count = n;
+    memcpy(v->ids, ids, n * sizeof *ids);
+    ENCODE_BODY(c, ack, v, *body_len, err);
+    free(v);
+    return err;
+}
+
 pq3_err pq3_client_ack(pq3_client *c, const uint64_t *ids, uint16_t n)
 {
-    pq3_wire_ack *v;
     size_t body_len = 0;
     pq3_err err = begin(c);
     if (err != PQ3_OK)
@@ -1218,15 +1299,7 @@ pq3_err pq3_client_ack(pq3_client *c, const uint64_t *ids, uint16_t n)
         seterr(c, "ack: 1..%d queue ids are needed", PQ3_WIRE_MAX_ACK);
         return PQ3_ERR_ARG;
     }
-    v = malloc(sizeof *v);
-    if (v == NULL) {
-        seterr(c, "out of memory");
-        return PQ3_ERR_NOMEM;
-    }
-    v->count = n;
-    memcpy(v->ids, ids, n * sizeof *ids);
-    ENCODE_BODY(c, ack, v, body_len, err);
-    free(v);
+    err = encode_ack(c, ids, n, &body_len);
     if (err != PQ3_OK)
         return err;
     return request_empty(c, PQ3_WIRE_ACK, body_len, deadline_in(c->timeout_ms));
@@ -1281,35 +1354,118 @@ pq3_err pq3_client_next(pq3_client *c, pq3_wire_deliver *out, int timeout_ms)
     if (err != PQ3_OK)
         return err;
     deadline = deadline_in(timeout_ms == -1 ? c->timeout_ms : timeout_ms);
-    err = await_frame(c, deadline, timeout_ms == 0);
-    if (err == TIMED_OUT) {
-        seterr(c, "no envelope arrived in time");
-        return PQ3_ERR_UNKNOWN;
-    }
-    if (err != PQ3_OK)
-        return fail(c, err);
-    if (c->f_type == PQ3_WIRE_DELIVER && c->f_id == 0) {
-        pq3_wire_deliver d;
-        if (pq3_wire_deliver_decode(&d, c->rbuf, c->f_len) != PQ3_OK) {
-            seterr(c, "the server sent a malformed DELIVER");
+    for (;;) {
+        err = await_frame(c, deadline, timeout_ms == 0);
+        if (err == TIMED_OUT) {
+            seterr(c, "no envelope arrived in time");
+            return PQ3_ERR_UNKNOWN;
+        }
+        if (err != PQ3_OK)
+            return fail(c, err);
+        if (c->f_type == PQ3_WIRE_DELIVER && c->f_id == 0) {
+            pq3_wire_deliver d;
+            if (pq3_wire_deliver_decode(&d, c->rbuf, c->f_len) != PQ3_OK) {
+                seterr(c, "the server sent a malformed DELIVER");
+                return fail(c, PQ3_ERR_DECODE);
+            }
+            *out = d;
+            return PQ3_OK;
+        }
+        err = on_push(c);
+        if (err == PQ3_OK)
+            continue;      /* the answer to a no-wait ACK: keep waiting */
+        if (err == 1) {
+            seterr(c, "the server sent a %s (type 0x%02x, id %lu) with no request outstanding",
+                   type_name(c->f_type), c->f_type, (unsigned long)c->f_id);
             return fail(c, PQ3_ERR_DECODE);
         }
-        *out = d;
+        return err;
+    }
+}
+
+/* ---- no-wait ACKs --------------------------------------------------------- */
+
+/* Reports a kept refusal of a no-wait ACK, once. */
+static pq3_err nowait_report(pq3_client *c)
+{
+    if (!c->nw_refused)
         return PQ3_OK;
+    c->nw_refused = 0;
+    c->status = c->nw_status;
+    memcpy(c->reason, c->nw_reason, sizeof c->reason);
+    seterr(c, "an ACK sent without waiting was refused: %s%s%s",
+           pq3_wire_status_name(c->status), c->reason[0] != '\0' ? ": " : "", c->reason);
+    return PQ3_ERR_REFUSED;
+}
+
+/* Reads frames until at most `max` no-wait ACKs are unanswered, queueing
+ * pushes meanwhile. */
+static pq3_err nowait_wait(pq3_client *c, unsigned max, int64_t deadline, const char *what)
+{
+    while (c->nw_n > max) {
+        pq3_err err = await_frame(c, deadline, 0), h;
+        if (err == TIMED_OUT) {
+            seterr(c, "timed out after %d ms waiting for the responses to %u ACKs (%s)",
+                   c->timeout_ms, c->nw_n, what);
+            return fail(c, PQ3_ERR_IO);
+        }
+        if (err != PQ3_OK)
+            return fail(c, err);
+        h = on_push(c);
+        if (h == 1) {
+            seterr(c, "the server sent a %s (type 0x%02x, id %lu) while ACKs were awaited",
+                   type_name(c->f_type), c->f_type, (unsigned long)c->f_id);
+            return fail(c, PQ3_ERR_DECODE);
+        }
+        if (h != PQ3_OK)
+            return h;
     }
-    err = on_push(c);
-    if (err == 1) {
-        seterr(c, "the server sent a %s (type 0x%02x, id %lu) with no request outstanding",
-               type_name(c->f_type), c->f_type, (unsigned long)c->f_id);
-        return fail(c, PQ3_ERR_DECODE);
-    }
-    return err;
+    return PQ3_OK;
 }
 
 pq3_err pq3_client_ack_nowait(pq3_client *c, const uint64_t *ids, uint16_t n)
 {
-    (void)c;
-    (void)ids;
-    (void)n;
-    return PQ3_ERR_STATE;
+    int64_t deadline;
+    size_t body_len = 0;
+    uint32_t id;
+    pq3_err err = begin(c);
+    if (err != PQ3_OK)
+        return err;
+    err = nowait_report(c);
+    if (err != PQ3_OK)
+        return err;
+    if (ids == NULL || n == 0 || n > PQ3_WIRE_MAX_ACK) {
+        seterr(c, "ack: 1..%d queue ids are needed", PQ3_WIRE_MAX_ACK);
+        return PQ3_ERR_ARG;
+    }
+    deadline = deadline_in(c->timeout_ms);
+    /* Room first: the refusal of one of those we wait for is reported by
+     * the next call, this ACK goes out all the same. */
+    err = nowait_wait(c, PQ3_CLIENT_MAX_NOWAIT - 1, deadline, "room for another");
+    if (err != PQ3_OK)
+        return err;
+    err = encode_ack(c, ids, n, &body_len);
+    if (err != PQ3_OK)
+        return err;
+    err = send_frame(c, PQ3_WIRE_ACK, body_len, deadline, &id);
+    if (err != PQ3_OK)
+        return err;
+    c->nw_id[c->nw_n++] = id;
+    return PQ3_OK;
+}
+
+pq3_err pq3_client_sync(pq3_client *c)
+{
+    pq3_err err = begin(c);
+    if (err != PQ3_OK)
+        return err;
+    err = nowait_wait(c, 0, deadline_in(c->timeout_ms), "sync");
+    if (err != PQ3_OK)
+        return err;
+    return nowait_report(c);
+}
+
+unsigned pq3_client_nowait_pending(const pq3_client *c)
+{
+    return c == NULL ? 0 : c->nw_n;
 }
