@@ -31,6 +31,8 @@ void pq3d_config_defaults(pq3d_config *c, const char *dir)
     c->max_conns = 100000;
     c->auth_timeout = 10;
     c->idle_timeout = 180;
+    snprintf(c->kt_key, sizeof c->kt_key, "%.1000s/kt.key", dir);
+    c->kt_epoch = 10;
 }
 
 static int set_str(char *dst, size_t cap, const char *v)
@@ -118,6 +120,10 @@ static int set_key(pq3d_config *c, const char *k, const char *v)
         return set_u32(&c->auth_timeout, v, 1, 3600);
     if (strcmp(k, "idle_timeout") == 0)
         return set_u32(&c->idle_timeout, v, 1, 86400);
+    if (strcmp(k, "kt_key") == 0)
+        return set_str(c->kt_key, sizeof c->kt_key, v);
+    if (strcmp(k, "kt_epoch") == 0)
+        return set_u32(&c->kt_epoch, v, 1, 3600);
     return -2;
 }
 
@@ -200,12 +206,12 @@ int pq3d_config_write(const pq3d_config *c, char *err, size_t errlen)
             "tls_cert = %s\ntls_key = %s\npolicy = %s\n"
             "queue_max = %u\nqueue_max_bytes = %llu\nmessage_ttl = %llu\n"
             "rate_conn = %u\nrate_account = %u\nrate_lookup = %u\nmax_conns = %u\n"
-            "auth_timeout = %u\nidle_timeout = %u\n",
+            "auth_timeout = %u\nidle_timeout = %u\nkt_key = %s\nkt_epoch = %u\n",
             c->name, c->listen, c->metrics, c->store, c->node, c->tls_cert, c->tls_key,
             c->policy == PQ3D_POLICY_INVITE ? "invite" : "open", c->queue_max,
             (unsigned long long)c->queue_max_bytes, (unsigned long long)c->message_ttl,
             c->rate_conn, c->rate_account, c->rate_lookup, c->max_conns, c->auth_timeout,
-            c->idle_timeout);
+            c->idle_timeout, c->kt_key, c->kt_epoch);
     if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
         fclose(f);

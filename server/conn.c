@@ -96,7 +96,7 @@ struct pq3d_server {
     uint32_t n_conns;
     pq3d_metrics m;
     struct evhttp *http;
-    struct event *sig_term, *sig_int, *housekeep, *drain_timer;
+    struct event *sig_term, *sig_int, *housekeep, *drain_timer, *kt_timer;
     int draining;
     uint64_t drain_start_ns;
     uint16_t port, metrics_port;
@@ -415,6 +415,15 @@ static void job_done(void *arg, pq3d_job *j)
     pq3d_server *s = arg;
     conn *c;
 
+    if (j->kind == JOB_KT_EPOCH) {
+        if (j->status != PQ3_ST_OK)
+            pq3d_log(PQ3D_WARN, "kt_epoch_failed", "reason=\"%s\"", j->reason);
+        else if (j->kt_published != UINT64_MAX)
+            pq3d_log(PQ3D_INFO, "kt_epoch", "epoch=%llu records=%u",
+                     (unsigned long long)j->kt_published, j->kt_records);
+        pq3d_job_free(j);
+        return;
+    }
     if (j->kind == JOB_HOUSEKEEP) {
         if (j->status == PQ3_ST_OK) {
             s->m.queue_envelopes = j->total_envelopes;
@@ -1009,6 +1018,20 @@ static void open_listener(pq3d_server *s)
 
 /* ---- timers and signals ------------------------------------------------------------------------ */
 
+/* The epoch timer (TRANSPARENCY.md §3): every kt_epoch seconds the
+ * writer publishes an epoch if this node sequences and records wait. */
+static void on_kt_timer(evutil_socket_t fd, short what, void *arg)
+{
+    pq3d_server *s = arg;
+    pq3d_job *j = pq3d_job_new(JOB_KT_EPOCH);
+    (void)fd;
+    (void)what;
+    if (j != NULL) {
+        j->now = pq3d_now_s();
+        pq3d_writer_submit(s->w, j);
+    }
+}
+
 static void on_housekeep(evutil_socket_t fd, short what, void *arg)
 {
     pq3d_server *s = arg;
@@ -1191,6 +1214,15 @@ int pq3d_serve(const pq3d_config *cfg)
         goto out;
     }
     on_housekeep(-1, 0, s);
+    {
+        struct timeval kt = { (time_t)cfg->kt_epoch, 0 };
+        s->kt_timer = event_new(s->base, -1, EV_PERSIST, on_kt_timer, s);
+        if (s->kt_timer == NULL || event_add(s->kt_timer, &kt) != 0) {
+            pq3d_log(PQ3D_ERROR, "start_failed", "error=\"cannot set up the epoch timer\"");
+            goto out;
+        }
+        on_kt_timer(-1, 0, s);          /* epoch 0 of a new log at once */
+    }
     if (write_ports(s) != 0) {
         pq3d_log(PQ3D_ERROR, "start_failed", "error=\"cannot write %s/pq3d.ports\"", cfg->dir);
         goto out;
@@ -1220,6 +1252,8 @@ out:
         event_free(s->sig_int);
     if (s->housekeep != NULL)
         event_free(s->housekeep);
+    if (s->kt_timer != NULL)
+        event_free(s->kt_timer);
     if (s->drain_timer != NULL)
         event_free(s->drain_timer);
     pq3d_store_close(s->store);

@@ -112,7 +112,7 @@ pq3_err pq3d_do_auth(pq3d_store *s, const pq3d_config *cfg, pq3d_job *j)
     return PQ3_OK;
 }
 
-pq3_err pq3d_do_register(pq3d_store *s, const pq3d_config *cfg, pq3d_job *j)
+pq3_err pq3d_do_register(pq3d_store *s, const pq3d_config *cfg, pq3d_kt *kt, pq3d_job *j)
 {
     pq3_device_list list;
     pq3d_account acct;
@@ -164,12 +164,17 @@ pq3_err pq3d_do_register(pq3d_store *s, const pq3d_config *cfg, pq3d_job *j)
                                      j->cert_len, 1);
     if (err != PQ3_OK)
         return err;
+    /* Logged from the next epoch; promised until then (TRANSPARENCY.md §4). */
+    err = pq3d_kt_accept(kt, s, j->handle, j->handle_len, acct.account_pub, acct.list,
+                         acct.list_len, acct.version, j->now);
+    if (err != PQ3_OK)
+        return err;
     j->state = PQ3_WIRE_LISTED;
     j->list_version = list.version;
     return PQ3_OK;
 }
 
-pq3_err pq3d_do_publish(pq3d_store *s, const pq3d_config *cfg, pq3d_job *j)
+pq3_err pq3d_do_publish(pq3d_store *s, const pq3d_config *cfg, pq3d_kt *kt, pq3d_job *j)
 {
     const pq3_wire_publish *p = &j->req.pub;
     pq3d_account acct;
@@ -258,6 +263,10 @@ pq3_err pq3d_do_publish(pq3d_store *s, const pq3d_config *cfg, pq3d_job *j)
     }
     if (err != PQ3_OK)
         return err;
+    err = pq3d_kt_accept(kt, s, j->handle, j->handle_len, acct.account_pub, p->list.p,
+                         p->list.len, list.version, j->now);
+    if (err != PQ3_OK)
+        return err;
     for (uint32_t i = 0; i < list.count; i++) {
         const uint8_t *id = list.devices[i].device_id;
         if (given[i] >= 0)
@@ -333,7 +342,7 @@ out:
     return err;
 }
 
-pq3_err pq3d_do_lookup(pq3d_store *s, const pq3d_config *cfg, pq3d_job *j)
+pq3_err pq3d_do_lookup(pq3d_store *s, const pq3d_config *cfg, pq3d_kt *kt, pq3d_job *j)
 {
     const pq3_wire_lookup *q = &j->req.lookup;
     pq3d_account acct;
@@ -380,12 +389,34 @@ pq3_err pq3d_do_lookup(pq3d_store *s, const pq3d_config *cfg, pq3d_job *j)
         res.bundles[i].p = rows[i].bundle;
         res.bundles[i].len = rows[i].bundle_len;
     }
-    /* No transparency proof in this version (§5.5): the field is reserved. */
-    res.proof.p = NULL;
-    res.proof.len = 0;
-    set_result(j, 2 + PQ3_DEVICE_LIST_MAX_BYTES + 64 +
-                      list.count * (4 + PQ3_CERT_MAX_BYTES + PQ3_PREKEY_BUNDLE_BYTES),
-               enc_lookup_result, &res);
+    /* The transparency proof of the record returned (TRANSPARENCY.md
+     * §5.1); empty only while the log has no epoch yet. */
+    {
+        uint8_t *proof = NULL;
+        size_t proof_len = 0;
+        err = pq3d_kt_prove(kt, s, q->handle.p, q->handle.len, acct.version, q->pinned, &proof,
+                            &proof_len);
+        if (err != PQ3_OK && err != PQ3_ERR_UNKNOWN) {
+            free(rows);
+            if (err == PQ3_ERR_IO)
+                return err;
+            pq3d_job_fail(j, PQ3_ST_UNAVAILABLE, "the transparency proof failed (%s)",
+                          pq3_strerror(err));
+            return PQ3_OK;
+        }
+        if (proof_len > PQ3_WIRE_MAX_PROOF) {
+            free(rows);
+            free(proof);
+            pq3d_job_fail(j, PQ3_ST_UNAVAILABLE, "the transparency proof is too large");
+            return PQ3_OK;
+        }
+        res.proof.p = proof;
+        res.proof.len = proof_len;
+        set_result(j, 2 + PQ3_DEVICE_LIST_MAX_BYTES + 64 + 2 + proof_len +
+                          list.count * (4 + PQ3_CERT_MAX_BYTES + PQ3_PREKEY_BUNDLE_BYTES),
+                   enc_lookup_result, &res);
+        free(proof);
+    }
     free(rows);
     return PQ3_OK;
 }

@@ -9,15 +9,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "pq3/note.h"
+
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
 static const char usage[] =
     "usage: pq3d init DIR [--name NAME] [--listen HOST:PORT] [--metrics HOST:PORT|off]\n"
     "                     [--store URL] [--node NODE] [--policy open|invite]\n"
+    "                     [--kt-key FILE]\n"
     "       pq3d run DIR [--log-level debug|info|warn|error]\n"
     "       pq3d invite DIR\n"
     "       pq3d fingerprint DIR\n"
+    "       pq3d kt-keys DIR\n"
     "See pq3d(8).\n";
 
 __attribute__((format(printf, 2, 3))) static int fail(int code, const char *fmt, ...)
@@ -38,6 +42,7 @@ static int cmd_init(int argc, char **argv)
     char err[512], hex[65];
     const char *dir = argv[0];
     struct stat sb;
+    int own_kt_key = 1;
 
     pq3d_config_defaults(&c, dir);
     for (int i = 1; i < argc; i++) {
@@ -51,6 +56,12 @@ static int cmd_init(int argc, char **argv)
         else if (strcmp(k, "--metrics") == 0) { dst = c.metrics; cap = sizeof c.metrics; }
         else if (strcmp(k, "--store") == 0) { dst = c.store; cap = sizeof c.store; }
         else if (strcmp(k, "--node") == 0) { dst = c.node; cap = sizeof c.node; }
+        else if (strcmp(k, "--kt-key") == 0) {
+            /* another node's key: nodes on one database share one log */
+            dst = c.kt_key;
+            cap = sizeof c.kt_key;
+            own_kt_key = 0;
+        }
         else if (strcmp(k, "--policy") == 0) {
             if (strcmp(v, "open") == 0)
                 c.policy = PQ3D_POLICY_OPEN;
@@ -77,6 +88,8 @@ static int cmd_init(int argc, char **argv)
     }
     if (pq3d_tls_generate(c.tls_key, c.tls_cert, c.name, err, sizeof err) != 0)
         return fail(1, "%s", err);
+    if (own_kt_key && pq3d_kt_keys_generate(c.kt_key, err, sizeof err) != 0)
+        return fail(1, "%s", err);
     if (pq3d_store_open(&st, c.store, c.node, err, sizeof err) != PQ3_OK)
         return fail(1, "%s", err);
     pq3d_store_close(st);
@@ -84,8 +97,27 @@ static int cmd_init(int argc, char **argv)
         return fail(1, "%s", err);
     if (pq3d_tls_fingerprint(c.tls_cert, hex, NULL, err, sizeof err) != 0)
         return fail(1, "%s", err);
-    printf("initialised %s\nname %s\nlisten %s\nstore %s\nfingerprint %s\n", dir, c.name,
-           c.listen, c.store, hex);
+    {
+        char vkey[PQ3_NOTE_VKEY_MAX + 1], vrf[67];
+        if (pq3d_kt_keys_describe(c.kt_key, c.name, vkey, sizeof vkey, vrf, err, sizeof err) != 0)
+            return fail(1, "%s", err);
+        printf("initialised %s\nname %s\nlisten %s\nstore %s\nfingerprint %s\n"
+               "kt_log %s\nkt_vrf %s\n",
+               dir, c.name, c.listen, c.store, hex, vkey, vrf);
+    }
+    return 0;
+}
+
+/* What a client pins for key transparency (TRANSPARENCY.md §3). */
+static int cmd_kt_keys(const char *dir)
+{
+    pq3d_config c;
+    char err[512], vkey[PQ3_NOTE_VKEY_MAX + 1], vrf[67];
+    if (pq3d_config_load(&c, dir, err, sizeof err) != 0)
+        return fail(2, "%s", err);
+    if (pq3d_kt_keys_describe(c.kt_key, c.name, vkey, sizeof vkey, vrf, err, sizeof err) != 0)
+        return fail(1, "%s", err);
+    printf("kt_log %s\nkt_vrf %s\n", vkey, vrf);
     return 0;
 }
 
@@ -166,6 +198,8 @@ int main(int argc, char **argv)
         return cmd_invite(argv[2]);
     if (strcmp(argv[1], "fingerprint") == 0 && argc == 3)
         return cmd_fingerprint(argv[2]);
+    if (strcmp(argv[1], "kt-keys") == 0 && argc == 3)
+        return cmd_kt_keys(argv[2]);
     fputs(usage, stderr);
     return 2;
 }

@@ -40,6 +40,8 @@ typedef struct pq3d_config {
     uint32_t rate_conn, rate_account, rate_lookup;
     uint32_t max_conns;
     uint32_t auth_timeout, idle_timeout;
+    char kt_key[PQ3D_PATH_MAX];         /* the log's and the VRF's secret keys */
+    uint32_t kt_epoch;                  /* seconds between epochs; MMD = 2 x this */
 } pq3d_config;
 
 void pq3d_config_defaults(pq3d_config *c, const char *dir);
@@ -61,6 +63,38 @@ void pq3d_log(int level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Writes s into buf as a double-quoted, escaped, one-line value. */
 const char *pq3d_log_quote(char *buf, size_t len, const char *s);
+
+/* ---- key transparency (kt.c; docs/TRANSPARENCY.md) ------------------------ */
+
+typedef struct pq3d_kt pq3d_kt;
+/* Writes a new key file (mode 0600): the log's Ed25519 seed and the VRF's
+ * secret key. 0, or -1 with err set (an existing file is an error). */
+int pq3d_kt_keys_generate(const char *path, char *err, size_t errlen);
+/* What clients pin: the log's verifier key string and the VRF public key
+ * in hex. 0, or -1 with err set. */
+int pq3d_kt_keys_describe(const char *path, const char *server_name, char *vkey,
+                          size_t vkey_cap, char vrf_hex[67], char *err, size_t errlen);
+/* The state of the writer thread; NULL with err set. */
+pq3d_kt *pq3d_kt_open(const pq3d_config *cfg, char *err, size_t errlen);
+void pq3d_kt_free(pq3d_kt *kt);
+/* The transaction that used kt did not commit: reload before next use. */
+void pq3d_kt_rollback(pq3d_kt *kt);
+/* Epochs known to this node (0 before the first load). */
+uint64_t pq3d_kt_size(const pq3d_kt *kt);
+/* §4: a record accepted by REGISTER or PUBLISH_LIST, pending until the
+ * next epoch. Inside the request's transaction. */
+pq3_err pq3d_kt_accept(pq3d_kt *kt, pq3d_store *s, const uint8_t *h, size_t h_len,
+                       const uint8_t account_pub[PQ3_ECDSA_PUB_BYTES], const uint8_t *list,
+                       size_t list_len, uint64_t v, uint64_t now);
+/* §3, §7: publishes the next epoch when this node sequences and records
+ * are pending (epoch 0, the empty map, when the log is empty). *published
+ * is the epoch (UINT64_MAX: none), *records how many it added. */
+pq3_err pq3d_kt_sequence(pq3d_kt *kt, pq3d_store *s, uint64_t now, uint64_t *published,
+                      uint32_t *records);
+/* §5.1: the proof of the record (h, v) for a client pinned at `pinned`,
+ * malloc'd into *out. PQ3_ERR_UNKNOWN: the log has no epoch yet. */
+pq3_err pq3d_kt_prove(pq3d_kt *kt, pq3d_store *s, const uint8_t *h, size_t h_len, uint64_t v,
+                      uint64_t pinned, uint8_t **out, size_t *out_len);
 
 /* ---- TLS (tls.c) ---------------------------------------------------------- */
 
@@ -87,7 +121,8 @@ enum pq3d_job_kind {
     JOB_ACK,
     JOB_FETCH,         /* read the device's queue for pushing */
     JOB_PRESENCE,      /* set (on) or clear (off) this node's presence */
-    JOB_HOUSEKEEP      /* expire old envelopes, read queue totals */
+    JOB_HOUSEKEEP,     /* expire old envelopes, read queue totals */
+    JOB_KT_EPOCH       /* publish the next transparency epoch (kt.c) */
 };
 
 typedef struct pq3d_job pq3d_job;
@@ -142,6 +177,9 @@ struct pq3d_job {
     uint32_t n_removed;
     /* HOUSEKEEP */
     uint64_t total_envelopes, total_bytes, expired;
+    /* KT_EPOCH: the epoch published (UINT64_MAX: none) and its records */
+    uint64_t kt_published;
+    uint32_t kt_records;
 };
 
 typedef struct pq3d_server pq3d_server;
@@ -177,10 +215,10 @@ void pq3d_writer_get_stats(pq3d_writer *w, pq3d_writer_stats *out);
  * PQ3_ERR_IO return means the store failed (the savepoint is undone and
  * the job answered UNAVAILABLE). */
 pq3_err pq3d_do_auth(pq3d_store *s, const pq3d_config *cfg, pq3d_job *j);
-pq3_err pq3d_do_register(pq3d_store *s, const pq3d_config *cfg, pq3d_job *j);
-pq3_err pq3d_do_publish(pq3d_store *s, const pq3d_config *cfg, pq3d_job *j);
+pq3_err pq3d_do_register(pq3d_store *s, const pq3d_config *cfg, pq3d_kt *kt, pq3d_job *j);
+pq3_err pq3d_do_publish(pq3d_store *s, const pq3d_config *cfg, pq3d_kt *kt, pq3d_job *j);
 pq3_err pq3d_do_bundle(pq3d_store *s, const pq3d_config *cfg, pq3d_job *j);
-pq3_err pq3d_do_lookup(pq3d_store *s, const pq3d_config *cfg, pq3d_job *j);
+pq3_err pq3d_do_lookup(pq3d_store *s, const pq3d_config *cfg, pq3d_kt *kt, pq3d_job *j);
 pq3_err pq3d_do_send(pq3d_store *s, const pq3d_config *cfg, pq3d_job *j);
 pq3_err pq3d_do_ack(pq3d_store *s, const pq3d_config *cfg, pq3d_job *j);
 pq3_err pq3d_do_fetch(pq3d_store *s, const pq3d_config *cfg, pq3d_job *j);

@@ -272,3 +272,64 @@ void pq3d_listener_close(pq3d_listener *l)
     if (l != NULL)
         pq3d_pg_listener_close(l);
 }
+
+pq3_err pq3d_store_kt_pending_add(pq3d_store *s, const pq3d_kt_pending *p)
+{
+    if (p == NULL || p->handle_len == 0 || p->handle_len > PQ3_HANDLE_MAX)
+        return PQ3_ERR_ARG;
+    return s->ops->kt_pending_add(s, p);
+}
+
+pq3_err pq3d_store_kt_pending_accepted(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+                                       uint64_t v, uint64_t *accepted, uint8_t value[32])
+{
+    return s->ops->kt_pending_accepted(s, handle, handle_len, v, accepted, value);
+}
+
+pq3_err pq3d_store_kt_pending_list(pq3d_store *s, pq3d_kt_pending *out, uint32_t max,
+                                   uint32_t *n)
+{
+    *n = 0;
+    return s->ops->kt_pending_list(s, out, max, n);
+}
+
+pq3_err pq3d_store_kt_size(pq3d_store *s, uint64_t *size)
+{
+    return s->ops->kt_size(s, size);
+}
+
+pq3_err pq3d_store_kt_epochs(pq3d_store *s, uint64_t from, pq3d_kt_epoch *out, uint32_t max,
+                             uint32_t *n)
+{
+    *n = 0;
+    return s->ops->kt_epochs(s, from, out, max, n);
+}
+
+pq3_err pq3d_store_kt_entries(pq3d_store *s, uint64_t from_e,
+                              int (*fn)(void *arg, uint64_t e, const uint8_t key[32],
+                                        const uint8_t value[32]),
+                              void *arg)
+{
+    return s->ops->kt_entries(s, from_e, fn, arg);
+}
+
+pq3_err pq3d_store_kt_checkpoint(pq3d_store *s, uint64_t e, uint8_t **note, size_t *len)
+{
+    *note = NULL;
+    *len = 0;
+    return s->ops->kt_checkpoint(s, e, note, len);
+}
+
+pq3_err pq3d_store_kt_publish(pq3d_store *s, const pq3d_kt_epoch *ep, const uint8_t *note,
+                              size_t note_len, const pq3d_kt_pending *p, uint32_t n)
+{
+    if (ep == NULL || note == NULL || note_len == 0 || (p == NULL && n > 0))
+        return PQ3_ERR_ARG;
+    return s->ops->kt_publish(s, ep, note, note_len, p, n);
+}
+
+pq3_err pq3d_store_kt_sequencer(pq3d_store *s, int *held)
+{
+    *held = 0;
+    return s->ops->kt_sequencer(s, held);
+}

@@ -203,6 +203,58 @@ pq3_err pq3d_store_presence_clear(pq3d_store *s, const uint8_t *handle, size_t h
                                   const uint8_t device_id[PQ3_DEVICE_ID_BYTES]);
 /* Removes every presence row of this node (at start). */
 pq3_err pq3d_store_presence_reset(pq3d_store *s);
+/* ---- key transparency (docs/TRANSPARENCY.md §3, §4, §7) -------------------- */
+
+/* A record accepted by REGISTER or PUBLISH_LIST and not yet in an epoch:
+ * its map key (VRF, computed on acceptance) and value. */
+typedef struct pq3d_kt_pending {
+    uint64_t id;                        /* order of acceptance (set by the store) */
+    uint8_t handle[PQ3_HANDLE_MAX];
+    size_t handle_len;
+    uint64_t v;
+    uint8_t key[32];
+    uint8_t value[32];
+    uint64_t accepted;                  /* Unix seconds */
+} pq3d_kt_pending;
+
+/* One epoch: the log's leaf e (TRANSPARENCY.md §3). */
+typedef struct pq3d_kt_epoch {
+    uint64_t e, time;
+    uint8_t map_root[32];
+} pq3d_kt_epoch;
+
+/* Inside a transaction, beside the account change it logs. */
+pq3_err pq3d_store_kt_pending_add(pq3d_store *s, const pq3d_kt_pending *p);
+/* When (h, v) was accepted, while it is pending. PQ3_ERR_UNKNOWN: not
+ * pending (in an epoch, or never accepted). */
+pq3_err pq3d_store_kt_pending_accepted(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+                                       uint64_t v, uint64_t *accepted, uint8_t value[32]);
+/* Up to max pending records, oldest first. */
+pq3_err pq3d_store_kt_pending_list(pq3d_store *s, pq3d_kt_pending *out, uint32_t max,
+                                   uint32_t *n);
+/* The number of epochs published (the log's size). */
+pq3_err pq3d_store_kt_size(pq3d_store *s, uint64_t *size);
+/* Epochs from..from+max-1 that exist, in order. */
+pq3_err pq3d_store_kt_epochs(pq3d_store *s, uint64_t from, pq3d_kt_epoch *out, uint32_t max,
+                             uint32_t *n);
+/* Calls fn for every map entry added in epochs >= from_e, in epoch order;
+ * fn returning non-zero stops with PQ3_ERR_NOMEM. */
+pq3_err pq3d_store_kt_entries(pq3d_store *s, uint64_t from_e,
+                              int (*fn)(void *arg, uint64_t e, const uint8_t key[32],
+                                        const uint8_t value[32]),
+                              void *arg);
+/* The checkpoint note of epoch e (the log's state after it), malloc'd into
+ * *note. PQ3_ERR_UNKNOWN: no such epoch. */
+pq3_err pq3d_store_kt_checkpoint(pq3d_store *s, uint64_t e, uint8_t **note, size_t *len);
+/* Publishes epoch ep->e: its row with the checkpoint note, the map entries
+ * of the n records (which leave the pending table). PQ3_ERR_STATE when
+ * epoch e exists already (another sequencer published it: reload). */
+pq3_err pq3d_store_kt_publish(pq3d_store *s, const pq3d_kt_epoch *ep, const uint8_t *note,
+                              size_t note_len, const pq3d_kt_pending *p, uint32_t n);
+/* Whether this node may sequence epochs (§7): PostgreSQL takes (or keeps)
+ * the session advisory lock 0x7071336b; SQLite has one node: always. */
+pq3_err pq3d_store_kt_sequencer(pq3d_store *s, int *held);
+
 /*
  * Tells `node` that the listed devices have new envelopes: PostgreSQL
  * NOTIFY on channel "pq3_<node>" with a payload of hex "deviceid:handlehex"

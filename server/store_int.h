@@ -35,6 +35,15 @@ struct pq3d_store_ops {
     pq3_err (*queue_total)(pq3d_store *s, uint64_t *envelopes, uint64_t *bytes);
     pq3_err (*invite_add)(pq3d_store *s, const uint8_t hash[32], uint64_t created);
     pq3_err (*invite_use)(pq3d_store *s, const uint8_t hash[32], const uint8_t *handle, size_t handle_len, uint64_t now);
+    pq3_err (*kt_pending_add)(pq3d_store *s, const pq3d_kt_pending *p);
+    pq3_err (*kt_pending_accepted)(pq3d_store *s, const uint8_t *handle, size_t handle_len, uint64_t v, uint64_t *accepted, uint8_t value[32]);
+    pq3_err (*kt_pending_list)(pq3d_store *s, pq3d_kt_pending *out, uint32_t max, uint32_t *n);
+    pq3_err (*kt_size)(pq3d_store *s, uint64_t *size);
+    pq3_err (*kt_epochs)(pq3d_store *s, uint64_t from, pq3d_kt_epoch *out, uint32_t max, uint32_t *n);
+    pq3_err (*kt_entries)(pq3d_store *s, uint64_t from_e, int (*fn)(void *arg, uint64_t e, const uint8_t key[32], const uint8_t value[32]), void *arg);
+    pq3_err (*kt_checkpoint)(pq3d_store *s, uint64_t e, uint8_t **note, size_t *len);
+    pq3_err (*kt_publish)(pq3d_store *s, const pq3d_kt_epoch *ep, const uint8_t *note, size_t note_len, const pq3d_kt_pending *p, uint32_t n);
+    pq3_err (*kt_sequencer)(pq3d_store *s, int *held);
     pq3_err (*presence_set)(pq3d_store *s, const uint8_t *handle, size_t handle_len, const uint8_t device_id[PQ3_DEVICE_ID_BYTES]);
     pq3_err (*presence_clear)(pq3d_store *s, const uint8_t *handle, size_t handle_len, const uint8_t device_id[PQ3_DEVICE_ID_BYTES]);
     pq3_err (*presence_reset)(pq3d_store *s);

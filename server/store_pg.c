@@ -27,7 +27,8 @@
 
 #include <libpq-fe.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
+#define KT_LOCK 0x7071336b     /* "pq3k": the sequencer's session advisory lock */
 #define SCHEMA_LOCK 0x70713364  /* "pq3d": pg_advisory_xact_lock key */
 #define NOTIFY_MAX 7000         /* under PostgreSQL's 8000-byte payload limit */
 
@@ -58,6 +59,17 @@ enum {
     Q_PRESENCE_CLEAR,
     Q_PRESENCE_RESET,
     Q_NOTIFY,
+    Q_KT_PENDING_ADD,
+    Q_KT_PENDING_ACCEPTED,
+    Q_KT_PENDING_LIST,
+    Q_KT_SIZE,
+    Q_KT_EPOCHS,
+    Q_KT_ENTRIES,
+    Q_KT_CHECKPOINT,
+    Q_KT_EPOCH_ADD,
+    Q_KT_ENTRY_ADD,
+    Q_KT_PENDING_DEL,
+    Q_KT_LOCK,
     Q_COUNT
 };
 
@@ -146,6 +158,21 @@ static const char *const sql[Q_COUNT] = {
                          "WHERE handle=$1 AND device_id=$2)",
     [Q_PRESENCE_RESET] = "DELETE FROM presence WHERE node=$1",
     [Q_NOTIFY] = "SELECT pg_notify($1, $2)",
+    [Q_KT_PENDING_ADD] = "INSERT INTO kt_pending(handle, v, key, value, accepted) "
+                         "VALUES($1, $2::bigint, $3, $4, $5::bigint)",
+    [Q_KT_PENDING_ACCEPTED] = "SELECT accepted, value FROM kt_pending WHERE handle=$1 AND v=$2::bigint",
+    [Q_KT_PENDING_LIST] = "SELECT id, handle, v, key, value, accepted FROM kt_pending "
+                          "ORDER BY id LIMIT $1::bigint",
+    [Q_KT_SIZE] = "SELECT coalesce(max(e)+1, 0)::bigint FROM kt_epochs",
+    [Q_KT_EPOCHS] = "SELECT e, time, map_root FROM kt_epochs WHERE e>=$1::bigint "
+                    "ORDER BY e LIMIT $2::bigint",
+    [Q_KT_ENTRIES] = "SELECT e, key, value FROM kt_entries WHERE e>=$1::bigint ORDER BY e",
+    [Q_KT_CHECKPOINT] = "SELECT checkpoint FROM kt_epochs WHERE e=$1::bigint",
+    [Q_KT_EPOCH_ADD] = "INSERT INTO kt_epochs(e, time, map_root, checkpoint) "
+                       "VALUES($1::bigint, $2::bigint, $3, $4) ON CONFLICT DO NOTHING",
+    [Q_KT_ENTRY_ADD] = "INSERT INTO kt_entries(key, value, e) VALUES($1, $2, $3::bigint)",
+    [Q_KT_PENDING_DEL] = "DELETE FROM kt_pending WHERE id=$1::bigint",
+    [Q_KT_LOCK] = "SELECT pg_try_advisory_lock(1886466923)",
 };
 
 static const char schema[] =
@@ -167,6 +194,15 @@ static const char schema[] =
     "CREATE TABLE presence(dev bigint PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,"
     " node text NOT NULL, since bigint NOT NULL);"
     "CREATE INDEX presence_node ON presence(node);";
+
+static const char schema_kt[] =
+    "CREATE TABLE kt_pending(id bigserial PRIMARY KEY, handle bytea NOT NULL,"
+    " v bigint NOT NULL, key bytea NOT NULL, value bytea NOT NULL, accepted bigint NOT NULL,"
+    " UNIQUE(handle, v));"
+    "CREATE TABLE kt_epochs(e bigint PRIMARY KEY, time bigint NOT NULL,"
+    " map_root bytea NOT NULL, checkpoint bytea NOT NULL);"
+    "CREATE TABLE kt_entries(key bytea PRIMARY KEY, value bytea NOT NULL, e bigint NOT NULL);"
+    "CREATE INDEX kt_entries_e ON kt_entries(e);";
 
 /* ---- parameters and results ---------------------------------------------------- */
 
@@ -381,6 +417,10 @@ static pq3_err setup(pq3d_store *s, char *err, size_t errlen)
     }
     if (version == 0 && (exec(s, schema) != PQ3_OK ||
                          exec(s, "INSERT INTO pq3_schema VALUES(1)") != PQ3_OK))
+        goto bad_tx;
+    /* version 2 added key transparency's tables */
+    if (version < 2 && (exec(s, schema_kt) != PQ3_OK ||
+                        exec(s, "INSERT INTO pq3_schema VALUES(2)") != PQ3_OK))
         goto bad_tx;
     if (exec(s, "COMMIT") != PQ3_OK)
         goto bad;
@@ -1044,6 +1084,202 @@ void pq3d_pg_listener_close(pq3d_listener *l)
     free(l);
 }
 
+/* ---- key transparency ---------------------------------------------------- */
+
+/* Copies a bytea column of exactly n bytes; 0 when it has another length. */
+static int col_fixed(const PGresult *r, int row, int col, uint8_t *out, size_t n)
+{
+    if ((size_t)PQgetlength(r, row, col) != n)
+        return 0;
+    memcpy(out, PQgetvalue(r, row, col), n);
+    return 1;
+}
+
+static pq3_err pg_kt_pending_add(pq3d_store *s, const pq3d_kt_pending *k)
+{
+    params p = {0};
+    p_blob(&p, k->handle, k->handle_len);
+    p_bits(&p, k->v);
+    p_blob(&p, k->key, 32);
+    p_blob(&p, k->value, 32);
+    p_u64(&p, k->accepted);
+    return command(s, Q_KT_PENDING_ADD, &p, NULL);
+}
+
+static pq3_err pg_kt_pending_accepted(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+                                      uint64_t v, uint64_t *accepted, uint8_t value[32])
+{
+    params p = {0};
+    PGresult *r;
+    pq3_err err = PQ3_OK;
+    p_blob(&p, handle, handle_len);
+    p_bits(&p, v);
+    if ((r = run(s, Q_KT_PENDING_ACCEPTED, &p, PGRES_TUPLES_OK)) == NULL)
+        return PQ3_ERR_IO;
+    if (PQntuples(r) == 0) {
+        err = PQ3_ERR_UNKNOWN;
+    } else if (!col_fixed(r, 0, 1, value, 32)) {
+        snprintf(s->err, sizeof s->err, "a pending transparency record is malformed");
+        err = PQ3_ERR_IO;
+    } else {
+        *accepted = col_u64(r, 0, 0);
+    }
+    PQclear(r);
+    return err;
+}
+
+static pq3_err pg_kt_pending_list(pq3d_store *s, pq3d_kt_pending *out, uint32_t max,
+                                  uint32_t *n)
+{
+    params p = {0};
+    PGresult *r;
+    p_u64(&p, max);
+    if ((r = run(s, Q_KT_PENDING_LIST, &p, PGRES_TUPLES_OK)) == NULL)
+        return PQ3_ERR_IO;
+    for (int i = 0; i < PQntuples(r) && *n < max; i++) {
+        pq3d_kt_pending *k = &out[*n];
+        size_t hl = (size_t)PQgetlength(r, i, 1);
+        if (hl == 0 || hl > PQ3_HANDLE_MAX || !col_fixed(r, i, 3, k->key, 32) ||
+            !col_fixed(r, i, 4, k->value, 32)) {
+            PQclear(r);
+            snprintf(s->err, sizeof s->err, "a pending transparency record is malformed");
+            return PQ3_ERR_IO;
+        }
+        k->id = col_u64(r, i, 0);
+        memcpy(k->handle, PQgetvalue(r, i, 1), hl);
+        k->handle_len = hl;
+        k->v = col_u64(r, i, 2);
+        k->accepted = col_u64(r, i, 5);
+        (*n)++;
+    }
+    PQclear(r);
+    return PQ3_OK;
+}
+
+static pq3_err pg_kt_size(pq3d_store *s, uint64_t *size)
+{
+    params p = {0};
+    PGresult *r;
+    if ((r = run(s, Q_KT_SIZE, &p, PGRES_TUPLES_OK)) == NULL)
+        return PQ3_ERR_IO;
+    *size = col_u64(r, 0, 0);
+    PQclear(r);
+    return PQ3_OK;
+}
+
+static pq3_err pg_kt_epochs(pq3d_store *s, uint64_t from, pq3d_kt_epoch *out, uint32_t max,
+                            uint32_t *n)
+{
+    params p = {0};
+    PGresult *r;
+    p_u64(&p, from);
+    p_u64(&p, max);
+    if ((r = run(s, Q_KT_EPOCHS, &p, PGRES_TUPLES_OK)) == NULL)
+        return PQ3_ERR_IO;
+    for (int i = 0; i < PQntuples(r) && *n < max; i++) {
+        pq3d_kt_epoch *ep = &out[*n];
+        if (!col_fixed(r, i, 2, ep->map_root, 32)) {
+            PQclear(r);
+            snprintf(s->err, sizeof s->err, "a stored epoch is malformed");
+            return PQ3_ERR_IO;
+        }
+        ep->e = col_u64(r, i, 0);
+        ep->time = col_u64(r, i, 1);
+        (*n)++;
+    }
+    PQclear(r);
+    return PQ3_OK;
+}
+
+static pq3_err pg_kt_entries(pq3d_store *s, uint64_t from_e,
+                             int (*fn)(void *arg, uint64_t e, const uint8_t key[32],
+                                       const uint8_t value[32]),
+                             void *arg)
+{
+    params p = {0};
+    PGresult *r;
+    uint8_t key[32], value[32];
+    pq3_err err = PQ3_OK;
+    p_u64(&p, from_e);
+    if ((r = run(s, Q_KT_ENTRIES, &p, PGRES_TUPLES_OK)) == NULL)
+        return PQ3_ERR_IO;
+    for (int i = 0; i < PQntuples(r) && err == PQ3_OK; i++) {
+        if (!col_fixed(r, i, 1, key, 32) || !col_fixed(r, i, 2, value, 32)) {
+            snprintf(s->err, sizeof s->err, "a stored map entry is malformed");
+            err = PQ3_ERR_IO;
+        } else if (fn(arg, col_u64(r, i, 0), key, value) != 0) {
+            err = PQ3_ERR_NOMEM;
+        }
+    }
+    PQclear(r);
+    return err;
+}
+
+static pq3_err pg_kt_checkpoint(pq3d_store *s, uint64_t e, uint8_t **note, size_t *len)
+{
+    params p = {0};
+    PGresult *r;
+    pq3_err err = PQ3_OK;
+    p_u64(&p, e);
+    if ((r = run(s, Q_KT_CHECKPOINT, &p, PGRES_TUPLES_OK)) == NULL)
+        return PQ3_ERR_IO;
+    if (PQntuples(r) == 0) {
+        err = PQ3_ERR_UNKNOWN;
+    } else {
+        size_t n = (size_t)PQgetlength(r, 0, 0);
+        if ((*note = malloc(n > 0 ? n : 1)) == NULL) {
+            err = PQ3_ERR_NOMEM;
+        } else {
+            memcpy(*note, PQgetvalue(r, 0, 0), n);
+            *len = n;
+        }
+    }
+    PQclear(r);
+    return err;
+}
+
+static pq3_err pg_kt_publish(pq3d_store *s, const pq3d_kt_epoch *ep, const uint8_t *note,
+                             size_t note_len, const pq3d_kt_pending *k, uint32_t n)
+{
+    params p = {0};
+    uint64_t changed = 0;
+    p_u64(&p, ep->e);
+    p_u64(&p, ep->time);
+    p_blob(&p, ep->map_root, 32);
+    p_blob(&p, note, note_len);
+    if (command(s, Q_KT_EPOCH_ADD, &p, &changed) != PQ3_OK)
+        return PQ3_ERR_IO;
+    if (changed != 1) {
+        /* ON CONFLICT DO NOTHING: another sequencer published e (§7). */
+        snprintf(s->err, sizeof s->err, "epoch %llu exists already", (unsigned long long)ep->e);
+        return PQ3_ERR_STATE;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        params q = {0}, d = {0};
+        p_blob(&q, k[i].key, 32);
+        p_blob(&q, k[i].value, 32);
+        p_u64(&q, ep->e);
+        if (command(s, Q_KT_ENTRY_ADD, &q, NULL) != PQ3_OK)
+            return PQ3_ERR_IO;
+        p_u64(&d, k[i].id);
+        if (command(s, Q_KT_PENDING_DEL, &d, NULL) != PQ3_OK)
+            return PQ3_ERR_IO;
+    }
+    return PQ3_OK;
+}
+
+static pq3_err pg_kt_sequencer(pq3d_store *s, int *held)
+{
+    params p = {0};
+    PGresult *r;
+    if ((r = run(s, Q_KT_LOCK, &p, PGRES_TUPLES_OK)) == NULL)
+        return PQ3_ERR_IO;
+    /* boolean, binary: one byte */
+    *held = PQgetlength(r, 0, 0) == 1 && PQgetvalue(r, 0, 0)[0] == 1;
+    PQclear(r);
+    return PQ3_OK;
+}
+
 static const struct pq3d_store_ops pg_ops = {
     .begin = pg_begin,
     .commit = pg_commit,
@@ -1068,6 +1304,15 @@ static const struct pq3d_store_ops pg_ops = {
     .queue_total = pg_queue_total,
     .invite_add = pg_invite_add,
     .invite_use = pg_invite_use,
+    .kt_pending_add = pg_kt_pending_add,
+    .kt_pending_accepted = pg_kt_pending_accepted,
+    .kt_pending_list = pg_kt_pending_list,
+    .kt_size = pg_kt_size,
+    .kt_epochs = pg_kt_epochs,
+    .kt_entries = pg_kt_entries,
+    .kt_checkpoint = pg_kt_checkpoint,
+    .kt_publish = pg_kt_publish,
+    .kt_sequencer = pg_kt_sequencer,
     .presence_set = pg_presence_set,
     .presence_clear = pg_presence_clear,
     .presence_reset = pg_presence_reset,

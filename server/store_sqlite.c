@@ -12,7 +12,7 @@
 
 #include <sqlite3.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 
 static pq3_err fail(pq3d_store *s, const char *what)
@@ -75,6 +75,16 @@ static void close_db(pq3d_store *s)
     s->sq_n = 0;
     sqlite3_close(s->db);
 }
+
+static const char schema_kt[] =
+    "CREATE TABLE kt_pending(id INTEGER PRIMARY KEY AUTOINCREMENT, handle BLOB NOT NULL,"
+    " v INTEGER NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, accepted INTEGER NOT NULL,"
+    " UNIQUE(handle, v));"
+    "CREATE TABLE kt_epochs(e INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
+    " map_root BLOB NOT NULL, checkpoint BLOB NOT NULL);"
+    "CREATE TABLE kt_entries(key BLOB PRIMARY KEY, value BLOB NOT NULL, e INTEGER NOT NULL);"
+    "CREATE INDEX kt_entries_e ON kt_entries(e);"
+    ;
 
 static const char schema[] =
     "CREATE TABLE accounts(handle BLOB PRIMARY KEY, account_pub BLOB NOT NULL,"
@@ -156,8 +166,10 @@ pq3_err pq3d_sqlite_open(pq3d_store **out, const char *path, const char *node, c
         return PQ3_ERR_VERSION;
     }
     if (version < 0 ||
-        (version == 0 && (exec(s, schema) != PQ3_OK ||
-                          exec(s, "PRAGMA user_version=1") != PQ3_OK)) ||
+        (version == 0 && exec(s, schema) != PQ3_OK) ||
+        /* version 2 added key transparency's tables */
+        (version < 2 && (exec(s, schema_kt) != PQ3_OK ||
+                         exec(s, "PRAGMA user_version=2") != PQ3_OK)) ||
         exec(s, "COMMIT") != PQ3_OK) {
         if (version < 0)
             snprintf(s->err, sizeof s->err, "cannot read the schema version");
@@ -734,6 +746,219 @@ static pq3_err sq_presence_reset(pq3d_store *s)
     return run(s, st) == SQLITE_DONE ? PQ3_OK : fail(s, "presence");
 }
 
+/* ---- key transparency ---------------------------------------------------- */
+
+/* Copies a blob column of exactly n bytes; 0 when it has another length. */
+static int col_fixed(sqlite3_stmt *st, int i, uint8_t *out, size_t n)
+{
+    if ((size_t)sqlite3_column_bytes(st, i) != n)
+        return 0;
+    memcpy(out, sqlite3_column_blob(st, i), n);
+    return 1;
+}
+
+static pq3_err sq_kt_pending_add(pq3d_store *s, const pq3d_kt_pending *p)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT INTO kt_pending(handle, v, key, value, accepted) "
+                               "VALUES(?,?,?,?,?)");
+    if (st == NULL)
+        return fail(s, "kt");
+    bind_blob(st, 1, p->handle, p->handle_len);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)p->v);
+    bind_blob(st, 3, p->key, 32);
+    bind_blob(st, 4, p->value, 32);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)p->accepted);
+    return run(s, st) == SQLITE_DONE ? PQ3_OK : fail(s, "kt");
+}
+
+static pq3_err sq_kt_pending_accepted(pq3d_store *s, const uint8_t *handle, size_t handle_len,
+                                      uint64_t v, uint64_t *accepted, uint8_t value[32])
+{
+    sqlite3_stmt *st = stmt(s, "SELECT accepted, value FROM kt_pending WHERE handle=? AND v=?");
+    int rc;
+    if (st == NULL)
+        return fail(s, "kt");
+    bind_blob(st, 1, handle, handle_len);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)v);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *accepted = (uint64_t)sqlite3_column_int64(st, 0);
+        if (!col_fixed(st, 1, value, 32)) {
+            done(s, st);
+            snprintf(s->err, sizeof s->err, "a pending transparency record is malformed");
+            return PQ3_ERR_IO;
+        }
+    }
+    done(s, st);
+    if (rc == SQLITE_ROW)
+        return PQ3_OK;
+    return rc == SQLITE_DONE ? PQ3_ERR_UNKNOWN : fail(s, "kt");
+}
+
+static pq3_err sq_kt_pending_list(pq3d_store *s, pq3d_kt_pending *out, uint32_t max,
+                                  uint32_t *n)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT id, handle, v, key, value, accepted FROM kt_pending "
+                               "ORDER BY id LIMIT ?");
+    int rc;
+    if (st == NULL)
+        return fail(s, "kt");
+    sqlite3_bind_int64(st, 1, max);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        pq3d_kt_pending *p = &out[*n];
+        size_t hl = (size_t)sqlite3_column_bytes(st, 1);
+        if (hl == 0 || hl > PQ3_HANDLE_MAX || !col_fixed(st, 3, p->key, 32) ||
+            !col_fixed(st, 4, p->value, 32)) {
+            done(s, st);
+            snprintf(s->err, sizeof s->err, "a pending transparency record is malformed");
+            return PQ3_ERR_IO;
+        }
+        p->id = (uint64_t)sqlite3_column_int64(st, 0);
+        memcpy(p->handle, sqlite3_column_blob(st, 1), hl);
+        p->handle_len = hl;
+        p->v = (uint64_t)sqlite3_column_int64(st, 2);
+        p->accepted = (uint64_t)sqlite3_column_int64(st, 5);
+        (*n)++;
+    }
+    done(s, st);
+    return rc == SQLITE_DONE ? PQ3_OK : fail(s, "kt");
+}
+
+static pq3_err sq_kt_size(pq3d_store *s, uint64_t *size)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT coalesce(max(e)+1, 0) FROM kt_epochs");
+    int rc;
+    if (st == NULL)
+        return fail(s, "kt");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *size = (uint64_t)sqlite3_column_int64(st, 0);
+    done(s, st);
+    return rc == SQLITE_ROW ? PQ3_OK : fail(s, "kt");
+}
+
+static pq3_err sq_kt_epochs(pq3d_store *s, uint64_t from, pq3d_kt_epoch *out, uint32_t max,
+                            uint32_t *n)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT e, time, map_root FROM kt_epochs WHERE e>=? "
+                               "ORDER BY e LIMIT ?");
+    int rc;
+    if (st == NULL)
+        return fail(s, "kt");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
+    sqlite3_bind_int64(st, 2, max);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        pq3d_kt_epoch *ep = &out[*n];
+        if (!col_fixed(st, 2, ep->map_root, 32)) {
+            done(s, st);
+            snprintf(s->err, sizeof s->err, "a stored epoch is malformed");
+            return PQ3_ERR_IO;
+        }
+        ep->e = (uint64_t)sqlite3_column_int64(st, 0);
+        ep->time = (uint64_t)sqlite3_column_int64(st, 1);
+        (*n)++;
+    }
+    done(s, st);
+    return rc == SQLITE_DONE ? PQ3_OK : fail(s, "kt");
+}
+
+static pq3_err sq_kt_entries(pq3d_store *s, uint64_t from_e,
+                             int (*fn)(void *arg, uint64_t e, const uint8_t key[32],
+                                       const uint8_t value[32]),
+                             void *arg)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT e, key, value FROM kt_entries WHERE e>=? ORDER BY e");
+    uint8_t key[32], value[32];
+    int rc;
+    if (st == NULL)
+        return fail(s, "kt");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)from_e);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!col_fixed(st, 1, key, 32) || !col_fixed(st, 2, value, 32)) {
+            done(s, st);
+            snprintf(s->err, sizeof s->err, "a stored map entry is malformed");
+            return PQ3_ERR_IO;
+        }
+        if (fn(arg, (uint64_t)sqlite3_column_int64(st, 0), key, value) != 0) {
+            done(s, st);
+            return PQ3_ERR_NOMEM;
+        }
+    }
+    done(s, st);
+    return rc == SQLITE_DONE ? PQ3_OK : fail(s, "kt");
+}
+
+static pq3_err sq_kt_checkpoint(pq3d_store *s, uint64_t e, uint8_t **note, size_t *len)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT checkpoint FROM kt_epochs WHERE e=?");
+    int rc;
+    pq3_err err = PQ3_OK;
+    if (st == NULL)
+        return fail(s, "kt");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)e);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        *note = malloc(n > 0 ? n : 1);
+        if (*note == NULL)
+            err = PQ3_ERR_NOMEM;
+        else {
+            memcpy(*note, sqlite3_column_blob(st, 0), n);
+            *len = n;
+        }
+    } else if (rc == SQLITE_DONE)
+        err = PQ3_ERR_UNKNOWN;
+    else
+        err = fail(s, "kt");
+    done(s, st);
+    return err;
+}
+
+static pq3_err sq_kt_publish(pq3d_store *s, const pq3d_kt_epoch *ep, const uint8_t *note,
+                             size_t note_len, const pq3d_kt_pending *p, uint32_t n)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT INTO kt_epochs(e, time, map_root, checkpoint) "
+                               "VALUES(?,?,?,?)");
+    int rc;
+    if (st == NULL)
+        return fail(s, "kt");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)ep->e);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)ep->time);
+    bind_blob(st, 3, ep->map_root, 32);
+    bind_blob(st, 4, note, note_len);
+    rc = run(s, st);
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+        snprintf(s->err, sizeof s->err, "epoch %llu exists already", (unsigned long long)ep->e);
+        return PQ3_ERR_STATE;
+    }
+    if (rc != SQLITE_DONE)
+        return fail(s, "kt");
+    for (uint32_t i = 0; i < n; i++) {
+        st = stmt(s, "INSERT INTO kt_entries(key, value, e) VALUES(?,?,?)");
+        if (st == NULL)
+            return fail(s, "kt");
+        bind_blob(st, 1, p[i].key, 32);
+        bind_blob(st, 2, p[i].value, 32);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)ep->e);
+        if (run(s, st) != SQLITE_DONE)
+            return fail(s, "kt");
+        st = stmt(s, "DELETE FROM kt_pending WHERE id=?");
+        if (st == NULL)
+            return fail(s, "kt");
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)p[i].id);
+        if (run(s, st) != SQLITE_DONE)
+            return fail(s, "kt");
+    }
+    return PQ3_OK;
+}
+
+static pq3_err sq_kt_sequencer(pq3d_store *s, int *held)
+{
+    (void)s;
+    *held = 1;
+    return PQ3_OK;
+}
+
 static const struct pq3d_store_ops sq_ops = {
     .begin = sq_begin,
     .commit = sq_commit,
@@ -758,6 +983,15 @@ static const struct pq3d_store_ops sq_ops = {
     .queue_total = sq_queue_total,
     .invite_add = sq_invite_add,
     .invite_use = sq_invite_use,
+    .kt_pending_add = sq_kt_pending_add,
+    .kt_pending_accepted = sq_kt_pending_accepted,
+    .kt_pending_list = sq_kt_pending_list,
+    .kt_size = sq_kt_size,
+    .kt_epochs = sq_kt_epochs,
+    .kt_entries = sq_kt_entries,
+    .kt_checkpoint = sq_kt_checkpoint,
+    .kt_publish = sq_kt_publish,
+    .kt_sequencer = sq_kt_sequencer,
     .presence_set = sq_presence_set,
     .presence_clear = sq_presence_clear,
     .presence_reset = sq_presence_reset,

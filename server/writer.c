@@ -24,6 +24,7 @@
 struct pq3d_writer {
     pq3d_store *store;
     const pq3d_config *cfg;
+    pq3d_kt *kt;                        /* transparency state, this thread's */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -75,10 +76,10 @@ static pq3_err run_one(pq3d_writer *w, pq3d_job *j)
 {
     switch (j->kind) {
     case JOB_AUTH: return pq3d_do_auth(w->store, w->cfg, j);
-    case JOB_REGISTER: return pq3d_do_register(w->store, w->cfg, j);
-    case JOB_PUBLISH: return pq3d_do_publish(w->store, w->cfg, j);
+    case JOB_REGISTER: return pq3d_do_register(w->store, w->cfg, w->kt, j);
+    case JOB_PUBLISH: return pq3d_do_publish(w->store, w->cfg, w->kt, j);
     case JOB_BUNDLE: return pq3d_do_bundle(w->store, w->cfg, j);
-    case JOB_LOOKUP: return pq3d_do_lookup(w->store, w->cfg, j);
+    case JOB_LOOKUP: return pq3d_do_lookup(w->store, w->cfg, w->kt, j);
     case JOB_SEND: return pq3d_do_send(w->store, w->cfg, j);
     case JOB_ACK: return pq3d_do_ack(w->store, w->cfg, j);
     case JOB_FETCH: return pq3d_do_fetch(w->store, w->cfg, j);
@@ -87,6 +88,17 @@ static pq3_err run_one(pq3d_writer *w, pq3d_job *j)
         return j->flag ? pq3d_store_presence_set(w->store, j->handle, j->handle_len, j->device_id)
                        : pq3d_store_presence_clear(w->store, j->handle, j->handle_len,
                                                    j->device_id);
+    case JOB_KT_EPOCH: {
+        pq3_err err = pq3d_kt_sequence(w->kt, w->store, j->now, &j->kt_published, &j->kt_records);
+        j->wrote = 1;
+        if (err == PQ3_ERR_STATE) {
+            /* another sequencer published first, or the stored log is
+             * not this one's: reported, the job fails alone */
+            pq3d_job_fail(j, PQ3_ST_UNAVAILABLE, "%s", pq3d_store_error(w->store));
+            return PQ3_OK;
+        }
+        return err == PQ3_OK ? PQ3_OK : PQ3_ERR_IO;
+    }
     case JOB_HOUSEKEEP: {
         pq3_err err = pq3d_store_queue_expire(w->store, j->now, &j->expired);
         j->wrote = 1;
@@ -184,6 +196,8 @@ static int run_batch(pq3d_writer *w, pq3d_job *batch, uint32_t n)
             pq3d_job_fail(j, PQ3_ST_UNAVAILABLE, "storage failed");
         }
         if (err != PQ3_OK || j->status != PQ3_ST_OK) {
+            if (j->kind == JOB_KT_EPOCH)
+                pq3d_kt_rollback(w->kt);
             if (pq3d_store_undo(w->store) != PQ3_OK)
                 ok = 0;
         } else if (pq3d_store_release(w->store) != PQ3_OK) {
@@ -197,6 +211,7 @@ static int run_batch(pq3d_writer *w, pq3d_job *batch, uint32_t n)
     }
     if (!ok) {
         (void)pq3d_store_rollback(w->store);
+        pq3d_kt_rollback(w->kt);
         for (pq3d_job *j = batch; j != NULL; j = j->next) {
             pq3d_job_fail(j, PQ3_ST_UNAVAILABLE, "storage failed; nothing was stored");
             if (j->queued != NULL)
@@ -300,8 +315,14 @@ pq3d_writer *pq3d_writer_start(pq3d_store *store, const pq3d_config *cfg,
     w->cfg = cfg;
     w->done = done;
     w->arg = arg;
+    w->kt = pq3d_kt_open(cfg, err, errlen);
+    if (w->kt == NULL) {
+        free(w);
+        return NULL;
+    }
     if (pipe2(w->pipe_fd, O_NONBLOCK | O_CLOEXEC) != 0) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
+        pq3d_kt_free(w->kt);
         free(w);
         return NULL;
     }
@@ -315,6 +336,7 @@ pq3d_writer *pq3d_writer_start(pq3d_store *store, const pq3d_config *cfg,
             event_free(w->ev);
         close(w->pipe_fd[0]);
         close(w->pipe_fd[1]);
+        pq3d_kt_free(w->kt);
         free(w);
         return NULL;
     }
@@ -371,5 +393,6 @@ void pq3d_writer_stop(pq3d_writer *w)
     close(w->pipe_fd[1]);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
+    pq3d_kt_free(w->kt);
     free(w);
 }

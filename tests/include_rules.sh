@@ -19,7 +19,7 @@ bad() { echo "FAIL $*"; fail=$((fail + 1)); }
 rank() {
   case $1 in
     common|crypto|mlkem|padme|codec|kdf|merkle|map|vrf|note) echo 0 ;;
-    identity|sign) echo 1 ;;
+    identity|sign|kt) echo 1 ;;
     prekey|account|keystore) echo 2 ;;
     message|wire) echo 3 ;;
     skipped) echo 4 ;;

@@ -72,7 +72,12 @@ int main(void)
     snprintf(d1, sizeof d1, "%s/node1", w.dir);
     snprintf(d2, sizeof d2, "%s/node2", w.dir);
     CHECK(sf_init(&n1, d1, store, "node1", NULL) == 0);
-    CHECK(sf_init(&n2, d2, store, "node2", NULL) == 0);
+    {
+        /* One log: both nodes sign with node 1's transparency key. */
+        char extra[1100];
+        snprintf(extra, sizeof extra, "kt_key = %s/kt.key\n", d1);
+        CHECK(sf_init(&n2, d2, store, "node2", extra) == 0);
+    }
     /* Both nodes present one certificate, as behind one name. */
     {
         char cmd[2000];

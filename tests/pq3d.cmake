@@ -43,3 +43,16 @@ if(TARGET pq3d)
   set_tests_properties(server_abuse PROPERTIES LABELS "server" SKIP_RETURN_CODE 77 TIMEOUT 300
                        ENVIRONMENT "${PQ3_TEST_ENV};PQ3D=$<TARGET_FILE:pq3d>")
 endif()
+
+# Key transparency end to end: epochs every second, proofs checked by the
+# client library, the server's forgeries refused; both backends.
+if(TARGET pq3d)
+  add_executable(server_kt tests/server_kt.c)
+  target_link_libraries(server_kt PRIVATE pq3_testutil OpenSSL::Crypto SQLite::SQLite3)
+  add_test(NAME server_kt_sqlite COMMAND server_kt)
+  add_test(NAME server_kt_pg COMMAND sh ${CMAKE_SOURCE_DIR}/tests/pg_cluster.sh
+           $<TARGET_FILE:server_kt> pg)
+  set_tests_properties(server_kt_sqlite server_kt_pg PROPERTIES LABELS "server"
+                       SKIP_RETURN_CODE 77 TIMEOUT 300
+                       ENVIRONMENT "${PQ3_TEST_ENV};PQ3D=$<TARGET_FILE:pq3d>")
+endif()

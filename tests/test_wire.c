@@ -220,13 +220,16 @@ static void test_bodies(const fx_party *p)
         CHECK_ERR(pq3_wire_put_bundle_decode(&b, out, PQ3_PREKEY_BUNDLE_BYTES + 1), PQ3_ERR_DECODE);
     }
     {   /* LOOKUP and its result */
-        pq3_wire_lookup a = { { (const uint8_t *)"alice", 5 } }, b;
+        pq3_wire_lookup a = { { (const uint8_t *)"alice", 5 }, 0x0102030405060708u }, b;
         pq3_wire_lookup_result r, q;
         CHECK_OK(pq3_wire_lookup_encode(out, sizeof out, &len, &a));
-        CHECK(len == 7 && memcmp(out, "\x00\x05" "alice", 7) == 0);
+        CHECK(len == 15 && memcmp(out, "\x00\x05" "alice" "\x01\x02\x03\x04\x05\x06\x07\x08", 15) == 0);
         CHECK_OK(pq3_wire_lookup_decode(&b, out, len));
+        CHECK(b.pinned == a.pinned && b.handle.len == 5);
+        CHECK_ERR(pq3_wire_lookup_decode(&b, out, 7), PQ3_ERR_DECODE);     /* no pinned */
         strictness("lookup", DEC(lookup), sizeof b, out, len);
-        CHECK_ERR(pq3_wire_lookup_decode(&b, (const uint8_t *)"\x00\x00", 2), PQ3_ERR_DECODE);
+        CHECK_ERR(pq3_wire_lookup_decode(&b, (const uint8_t *)"\x00\x00" "\0\0\0\0\0\0\0\0", 10),
+                  PQ3_ERR_DECODE);
         memset(&r, 0, sizeof r);
         memset(r.account_pub, 2, sizeof r.account_pub);
         r.list.p = list;

@@ -21,6 +21,7 @@
 #include "pq3/account.h"
 #include "pq3/common.h"
 #include "pq3/identity.h"
+#include "pq3/kt.h"
 #include "pq3/wire.h"
 
 #ifdef __cplusplus
@@ -90,6 +91,26 @@ PQ3_API PQ3_MUST_USE pq3_err pq3_client_put_bundle(pq3_client *c, const uint8_t 
  * call on c. PQ3_ERR_REFUSED with status NOT_FOUND: no such handle. */
 PQ3_API PQ3_MUST_USE pq3_err pq3_client_lookup(pq3_client *c, const char *handle,
                                                pq3_wire_lookup_result *out);
+
+/*
+ * LOOKUP with its key transparency proof checked (docs/TRANSPARENCY.md
+ * §5.2) before anything is returned: sends pin->size, verifies the list's
+ * signature under the returned account key, then every check of
+ * pq3_kt_verify_lookup against `kt` (the pinned log key, VRF key and
+ * witnesses) at time `now`. On PQ3_OK the record is in the log (res->status
+ * ACCEPTED) or promised by it (PENDING, shown as such), *pin has advanced to
+ * the checkpoint verified (keep it, TRANSPARENCY.md §5.2 step 6) and *out
+ * is as for pq3_client_lookup.
+ * A refused lookup returns PQ3_ERR_VERIFY or PQ3_ERR_DECODE with
+ * res->reason saying why (PQ3_KT_SPLIT_VIEW: keep it as an alert) and
+ * pq3_client_error the line; *out and *pin are not written, and the keys
+ * must not reach the device layer. Other errors as pq3_client_lookup.
+ */
+PQ3_API PQ3_MUST_USE pq3_err pq3_client_lookup_checked(pq3_client *c, const char *handle,
+                                                       const pq3_kt_config *kt,
+                                                       pq3_kt_pin *pin, uint64_t now,
+                                                       pq3_wire_lookup_result *out,
+                                                       pq3_kt_lookup *res);
 
 /* Sends n (1..PQ3_WIRE_MAX_SEND) envelopes in one request; status[i] is
  * each one's (PQ3_ST_OK: durable at the server). */

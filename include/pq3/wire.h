@@ -152,6 +152,7 @@ typedef struct pq3_wire_put_bundle {
 
 typedef struct pq3_wire_lookup {
     pq3_wire_bytes handle;
+    uint64_t pinned;                           /* checkpoint size pinned, 0: none */
 } pq3_wire_lookup;
 
 typedef struct pq3_wire_envelope {

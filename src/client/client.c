@@ -1205,7 +1205,9 @@ pq3_err pq3_client_put_bundle(pq3_client *c, const uint8_t *bundle, size_t len)
     return request_empty(c, PQ3_WIRE_PUT_BUNDLE, body_len, deadline_in(c->timeout_ms));
 }
 
-pq3_err pq3_client_lookup(pq3_client *c, const char *handle, pq3_wire_lookup_result *out)
+/* LOOKUP of handle for a client pinned at `pinned` (TRANSPARENCY.md §5.1). */
+static pq3_err lookup(pq3_client *c, const char *handle, uint64_t pinned,
+                      pq3_wire_lookup_result *out)
 {
     pq3_wire_lookup v;
     pq3_wire_response resp;
@@ -1220,6 +1222,7 @@ pq3_err pq3_client_lookup(pq3_client *c, const char *handle, pq3_wire_lookup_res
     }
     v.handle.p = (const uint8_t *)handle;
     v.handle.len = strlen(handle);
+    v.pinned = pinned;
     ENCODE_BODY(c, lookup, &v, body_len, err);
     if (err != PQ3_OK)
         return err;
@@ -1233,6 +1236,50 @@ pq3_err pq3_client_lookup(pq3_client *c, const char *handle, pq3_wire_lookup_res
         return fail(c, PQ3_ERR_DECODE);
     }
     *out = res;
+    return PQ3_OK;
+}
+
+pq3_err pq3_client_lookup(pq3_client *c, const char *handle, pq3_wire_lookup_result *out)
+{
+    return lookup(c, handle, 0, out);
+}
+
+pq3_err pq3_client_lookup_checked(pq3_client *c, const char *handle, const pq3_kt_config *kt,
+                                  pq3_kt_pin *pin, uint64_t now, pq3_wire_lookup_result *out,
+                                  pq3_kt_lookup *res)
+{
+    pq3_wire_lookup_result r;
+    pq3_device_list list;
+    char line[PQ3_KT_TEXT_MAX];
+    pq3_err err;
+    if (res != NULL)
+        memset(res, 0, sizeof *res);
+    if (kt == NULL || pin == NULL || res == NULL || out == NULL) {
+        if (c != NULL)
+            seterr(c, "lookup: missing argument");
+        return PQ3_ERR_ARG;
+    }
+    if ((err = lookup(c, handle, pin->size, &r)) != PQ3_OK)
+        return err;
+    /* The version the proof must be for is the list's own: its signature
+     * first, under the account key the server returned (the proof then
+     * says that key is the log's for this handle). */
+    if (pq3_device_list_verify(&list, r.list.p, r.list.len, r.account_pub) != PQ3_OK) {
+        res->status = PQ3_KT_REFUSED;
+        res->reason = PQ3_KT_MALFORMED;
+        seterr(c, "%s: the device list does not verify under the account key", handle);
+        return PQ3_ERR_VERIFY;
+    }
+    err = pq3_kt_verify_lookup(res, pin, kt, pin, r.proof.p, r.proof.len,
+                               (const uint8_t *)handle, strlen(handle), r.account_pub, r.list.p,
+                               r.list.len, list.version, now);
+    if (err != PQ3_OK) {
+        if (pq3_kt_lookup_text(line, res) != PQ3_OK)
+            snprintf(line, sizeof line, "%s", pq3_kt_reason_text(res->reason));
+        seterr(c, "%s: %s", handle, line);
+        return err;
+    }
+    *out = r;
     return PQ3_OK;
 }
 

@@ -312,6 +312,7 @@ pq3_err pq3_wire_lookup_encode(uint8_t *out, size_t cap, size_t *out_len,
     if (!bytes_ok(&v->handle, 1, PQ3_HANDLE_MAX))
         return PQ3_ERR_ARG;
     pq3_write_vec16(&w, v->handle.p, v->handle.len, PQ3_HANDLE_MAX);
+    pq3_write_u64(&w, v->pinned);
     return finish_write(&w, out_len);
 }
 
@@ -321,6 +322,7 @@ pq3_err pq3_wire_lookup_decode(pq3_wire_lookup *v, const uint8_t *in, size_t len
     pq3_err err;
     DEC_START(v);
     read16(&r, &t.handle, 1, PQ3_HANDLE_MAX);
+    t.pinned = pq3_read_u64(&r);
     if ((err = pq3_reader_end(&r)) != PQ3_OK)
         return err;
     *v = t;
