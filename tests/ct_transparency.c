@@ -1,6 +1,7 @@
 /* Constant-time check (valgrind) of the secret-key paths of
  * src/transparency/: ECVRF proving (vrf.c) with the secret scalar marked
- * secret, and note signing (note.c) with the Ed25519 seed marked secret.
+ * secret, the same through a record's map key (kt.c, pq3_kt_key_prove),
+ * and note signing (note.c) with the Ed25519 seed marked secret.
  *
  * Our code may branch only on what is public by design, which it
  * declassifies where it is made: the range verdict of the secret scalar,
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "ct.h"
+#include "pq3/kt.h"
 #include "pq3/note.h"
 #include "pq3/vrf.h"
 #include "testutil.h"
@@ -40,6 +42,14 @@ int main(void)
         CHECK_OK(pq3_vrf_verify(beta, pk, a, sizeof a - 1, pi));
     }
     CHECK(memcmp(pk, pk2, sizeof pk) == 0);
+    /* A record's map key (TRANSPARENCY.md §2): alpha is public, the key
+     * and pi are the server's public output. */
+    for (uint64_t v = 1; v <= 2; v++) {
+        uint8_t key[PQ3_KT_KEY_BYTES], key2[PQ3_KT_KEY_BYTES];
+        CHECK_OK(pq3_kt_key_prove(key, pi, sk, alpha, sizeof alpha - 1, v));
+        CHECK_OK(pq3_kt_key_verify(key2, pk, alpha, sizeof alpha - 1, v, pi));
+        CHECK(memcmp(key, key2, sizeof key) == 0);
+    }
     pq3_wipe(sk, sizeof sk);
 
     /* Notes: a signer from a secret seed signs a checkpoint and cosigns
